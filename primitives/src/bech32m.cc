@@ -1,0 +1,145 @@
+#include "probity/primitives/bech32m.h"
+
+#include <cctype>
+
+namespace probity {
+namespace {
+
+constexpr char kCharset[] = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+constexpr uint32_t kBech32mConst = 0x2bc830a3;
+constexpr size_t kMaxLength = 90;
+
+int8_t CharsetRev(char c) {
+  for (int i = 0; i < 32; ++i)
+    if (kCharset[i] == c) return static_cast<int8_t>(i);
+  return -1;
+}
+
+uint32_t Polymod(const std::vector<uint8_t>& values) {
+  static constexpr uint32_t kGen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd,
+                                       0x2a1462b3};
+  uint32_t chk = 1;
+  for (uint8_t v : values) {
+    uint8_t top = chk >> 25;
+    chk = (chk & 0x1ffffff) << 5 ^ v;
+    for (int i = 0; i < 5; ++i)
+      if ((top >> i) & 1) chk ^= kGen[i];
+  }
+  return chk;
+}
+
+std::vector<uint8_t> HrpExpand(std::string_view hrp) {
+  std::vector<uint8_t> r;
+  r.reserve(hrp.size() * 2 + 1);
+  for (char c : hrp) r.push_back(static_cast<uint8_t>(c) >> 5);
+  r.push_back(0);
+  for (char c : hrp) r.push_back(static_cast<uint8_t>(c) & 31);
+  return r;
+}
+
+}  // namespace
+
+std::string Bech32mEncode(std::string_view hrp, const std::vector<uint8_t>& words5) {
+  std::vector<uint8_t> values = HrpExpand(hrp);
+  values.insert(values.end(), words5.begin(), words5.end());
+  values.insert(values.end(), 6, 0);
+  uint32_t mod = Polymod(values) ^ kBech32mConst;
+  std::string out(hrp);
+  out += '1';
+  for (uint8_t w : words5) out += kCharset[w & 31];
+  for (int i = 0; i < 6; ++i) out += kCharset[(mod >> (5 * (5 - i))) & 31];
+  return out;
+}
+
+Result<Bech32mDecoded> Bech32mDecode(std::string_view str) {
+  if (str.size() > kMaxLength) {
+    return Status::InvalidArgument("bech32m: overall max length exceeded (" +
+                                   std::to_string(str.size()) + " > 90 characters)");
+  }
+  bool lower = false, upper = false;
+  for (size_t i = 0; i < str.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(str[i]);
+    if (c < 33 || c > 126) {
+      return Status::InvalidArgument("bech32m: character out of range at position " +
+                                     std::to_string(i));
+    }
+    if (std::islower(c)) lower = true;
+    if (std::isupper(c)) upper = true;
+  }
+  if (lower && upper) return Status::InvalidArgument("bech32m: mixed upper and lower case");
+  size_t sep = str.rfind('1');
+  if (sep == std::string_view::npos) {
+    return Status::InvalidArgument("bech32m: no separator character '1'");
+  }
+  if (sep == 0) return Status::InvalidArgument("bech32m: empty human-readable prefix");
+  if (str.size() - sep - 1 < 6) return Status::InvalidArgument("bech32m: checksum too short");
+  Bech32mDecoded out;
+  for (size_t i = 0; i < sep; ++i) {
+    out.hrp += static_cast<char>(std::tolower(static_cast<unsigned char>(str[i])));
+  }
+  std::vector<uint8_t> words;
+  for (size_t i = sep + 1; i < str.size(); ++i) {
+    int8_t v = CharsetRev(static_cast<char>(std::tolower(static_cast<unsigned char>(str[i]))));
+    if (v < 0) {
+      bool in_checksum = i >= str.size() - 6;
+      return Status::InvalidArgument(std::string("bech32m: invalid ") +
+                                     (in_checksum ? "character in checksum" : "data character") +
+                                     " '" + str[i] + "' at position " + std::to_string(i));
+    }
+    words.push_back(static_cast<uint8_t>(v));
+  }
+  std::vector<uint8_t> values = HrpExpand(out.hrp);
+  values.insert(values.end(), words.begin(), words.end());
+  if (Polymod(values) != kBech32mConst) {
+    return Status::InvalidArgument("bech32m: invalid checksum");
+  }
+  words.resize(words.size() - 6);
+  out.data = std::move(words);
+  return out;
+}
+
+Result<std::vector<uint8_t>> ConvertBits(ByteView in, int from_bits, int to_bits, bool pad) {
+  uint32_t acc = 0;
+  int bits = 0;
+  const uint32_t maxv = (1u << to_bits) - 1;
+  std::vector<uint8_t> out;
+  for (uint8_t v : in) {
+    if (v >> from_bits) return Status::InvalidArgument("value out of range for bit width");
+    acc = (acc << from_bits) | v;
+    bits += from_bits;
+    while (bits >= to_bits) {
+      bits -= to_bits;
+      out.push_back(static_cast<uint8_t>((acc >> bits) & maxv));
+    }
+  }
+  if (pad) {
+    if (bits > 0) out.push_back(static_cast<uint8_t>((acc << (to_bits - bits)) & maxv));
+  } else if (bits >= from_bits || ((acc << (to_bits - bits)) & maxv) != 0) {
+    return Status::InvalidArgument("non-zero or excess padding bits");
+  }
+  return out;
+}
+
+std::string EncodeAddress(const XOnlyPubKey& key) {
+  auto words = ConvertBits(key, 8, 5, true);
+  return Bech32mEncode(kAddressPrefix, words.value());
+}
+
+Result<XOnlyPubKey> DecodeAddress(std::string_view address) {
+  PROBITY_ASSIGN_OR_RETURN(Bech32mDecoded d, Bech32mDecode(address));
+  if (d.hrp != kAddressPrefix) {
+    return Status::InvalidArgument("address has prefix '" + d.hrp + "', expected 'prb'");
+  }
+  auto bytes = ConvertBits(d.data, 5, 8, false);
+  if (!bytes.ok()) return bytes.status().WithContext("address data");
+  if (bytes->size() != 32) {
+    return Status::InvalidArgument("address holds " + std::to_string(bytes->size()) +
+                                   " bytes, expected a 32-byte public key");
+  }
+  XOnlyPubKey key;
+  std::copy(bytes->begin(), bytes->end(), key.begin());
+  PROBITY_RETURN_IF_ERROR(ValidateXOnlyPubKey(key).WithContext("address"));
+  return key;
+}
+
+}  // namespace probity
