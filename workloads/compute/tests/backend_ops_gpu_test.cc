@@ -7,6 +7,7 @@
 
 #include "op_cases.h"
 #include "probity/workloads/backend.h"
+#include "probity/workloads/compute_bench.h"
 
 using namespace probity;
 using namespace probity::workloads;
@@ -105,4 +106,24 @@ TEST_CASE("cuda: large GEMMs (both tile shapes) match the cpu bit for bit") {
     REQUIRE(Cpu()->GemmF32(&cc, ca, cb, {.transpose_b = true}).ok());
     CHECK(cuda->HashTensor(gc).value() == Cpu()->HashTensor(cc).value());
   }
+}
+
+TEST_CASE("cuda: compute bench records with their cuBLAS baselines") {
+  Backend* cuda = Cuda();
+  if (cuda == nullptr) return;
+  std::vector<BenchRecord> records;
+  Status s = RunComputeBench(*cuda, {.min_seconds_per_measurement = 0.01, .quick = true},
+                             [&](const BenchRecord& r) { records.push_back(r); });
+  REQUIRE_MESSAGE(s.ok(), s.ToString());
+  int gemm = 0, i8 = 0, hash = 0;
+  for (const BenchRecord& r : records) {
+    MESSAGE(r.name << " = " << r.value << " " << r.unit);
+    CHECK(r.value > 0);
+    gemm += r.name == "gemm_fp32_ordered_gflops";
+    i8 += r.name == "gemm_i8_gops";
+    hash += r.name == "hash_tensor_mbps";
+  }
+  CHECK(gemm == 1);
+  CHECK(i8 == 1);
+  CHECK(hash == 1);
 }
