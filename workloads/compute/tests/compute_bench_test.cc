@@ -35,8 +35,9 @@ TEST_CASE("compute bench on cpu: peak, ordered GEMM against it, int8 GEMM") {
     CHECK(r.value > 0);
     if (r.name == "gemm_fp32_ordered_gflops") {
       CHECK(Field(r, "peak_gflops") > 0);
+      // No upper bound: on a machine shared with other processes the peak and the GEMM see
+      // different shares of the cores, so their ratio is only meaningful on an idle machine.
       CHECK(Field(r, "ratio") > 0);
-      CHECK(Field(r, "ratio") < 1.5);  // a GEMM cannot beat the FMA peak by much (noise)
       CHECK(Field(r, "m") > 0);
     }
   }
