@@ -5,20 +5,26 @@
 // one nibble of the key hash. A node is stored under (version, nibble path), where version is
 // the version that wrote it and the path is the nibble prefix that leads to it from the root,
 // so a new version writes only the nodes on the paths it changes and shares every other node
-// with earlier versions; a parent records each child's version to find it with one point read.
+// with earlier versions; a parent records each internal child's version to find it with one
+// point read.
+//
+// Leaves are stored inside their parent, not as records of their own: a leaf changes exactly
+// when its parent's record has to be rewritten anyway (the parent holds the child's hash), so
+// a separate leaf record would only add a write, a stale-index entry and a read per update.
+// Only a tree of exactly one key stores a lone leaf, as its root.
 //
 // Node value grammar (integers little-endian):
 //   node     := 0x00                                    null: the root of an empty tree
 //             | 0x01 present:u16 leaves:u16 child*      internal node
-//             | 0x02 key_hash[32] value_hash[32] value_version:u64   leaf
-//   child    := version:u64 hash[32]                   one per set bit of `present`, in
-//                                                       nibble order
-// Bit n of `present` says a child sits at nibble n; bit n of `leaves` says that child is a
-// leaf. An internal node always holds at least two children or one internal child: a subtree
-// with a single leaf collapses into that leaf, so leaves sit at the shallowest nibble depth
-// that separates them. `value_version` is the version that wrote the leaf's value (the leaf
-// node itself is rewritten, with the same value_version, when it moves up or down); it locates
-// the value in the value table and is not part of any hash.
+//             | 0x02 leaf                               lone leaf: the root of a 1-key tree
+//   child    := leaf                                    when bit n of `leaves` is set
+//             | version:u64 hash[32]                   an internal child: its version and hash
+//   leaf     := key_hash[32] value_hash[32] value_version:u64
+// One child per set bit n of `present` (a child at nibble n), in nibble order; `leaves` is a
+// subset of `present`. An internal node holds at least two children or one internal child: a
+// subtree with a single leaf collapses into that leaf, so leaves sit at the shallowest nibble
+// depth that separates them. `value_version` is the version that wrote the leaf's value; it
+// locates the value record and is not part of any hash.
 #pragma once
 
 #include <array>
@@ -43,6 +49,8 @@ struct NibblePath {
     return (i & 1) ? (bytes[i >> 1] & 0x0f) : (bytes[i >> 1] >> 4);
   }
   NibblePath Child(unsigned nibble) const;
+  // Whether `key_hash` starts with this path.
+  bool IsPrefixOf(const Hash256& key_hash) const;
   friend bool operator==(const NibblePath&, const NibblePath&) = default;
 };
 
@@ -52,22 +60,31 @@ struct NodeKey {
   friend bool operator==(const NodeKey&, const NodeKey&) = default;
 };
 
-struct NodeKeyHash {
-  size_t operator()(const NodeKey& k) const {
-    uint64_t h = k.version * 0x9e3779b97f4a7c15ULL ^ k.path.len;
+struct NibblePathHash {
+  size_t operator()(const NibblePath& p) const {
+    uint64_t h = (p.len + 0x9e3779b97f4a7c15ULL) * 0xbf58476d1ce4e5b9ULL;
     for (int i = 0; i < 32; i += 8) {
       uint64_t w = 0;
-      for (int j = 0; j < 8; ++j) w = (w << 8) | k.path.bytes[i + j];
+      for (int j = 0; j < 8; ++j) w = (w << 8) | p.bytes[i + j];
       h = (h ^ w) * 0xff51afd7ed558ccdULL;
-      h ^= h >> 33;
+      h ^= h >> 32;
     }
     return static_cast<size_t>(h);
   }
 };
 
+struct LeafNode {
+  Hash256 key_hash;
+  Hash256 value_hash;
+  uint64_t value_version;
+};
+
+// A child slot of an internal node. For a leaf child, `hash` is its leaf hash (computed, not
+// stored) and `version` is unused; for an internal child, `leaf` is unused.
 struct ChildRef {
   Hash256 hash;
   uint64_t version;
+  LeafNode leaf;
 };
 
 struct InternalNode {
@@ -83,12 +100,6 @@ struct InternalNode {
   }
 };
 
-struct LeafNode {
-  Hash256 key_hash;
-  Hash256 value_hash;
-  uint64_t value_version;
-};
-
 enum class NodeKind : uint8_t { kNull = 0, kInternal = 1, kLeaf = 2 };
 
 struct Node {
@@ -100,14 +111,17 @@ struct Node {
   size_t MemoryCharge() const;
 };
 
-std::string EncodeNode(const Node& node);
-// kCorruption for anything EncodeNode cannot produce (wrong size, unknown kind, a leaf bit
-// without its child, an internal node that should have collapsed).
-Result<Node> DecodeNode(ByteView bytes);
+// Appends the encoding of `node` to `out`.
+void EncodeNode(const Node& node, std::string* out);
+// Decodes the node stored at `path`. kCorruption for anything EncodeNode cannot produce or
+// that cannot sit at `path` (wrong size, unknown kind, a leaf bit without its child, a node
+// that should have collapsed, a leaf whose key hash is not under its slot, a lone leaf or a
+// null node below the root).
+Result<Node> DecodeNode(ByteView bytes, const NibblePath& path);
 
 // The logical (binary) hash of a node: for an internal node, the root of the four binary
 // levels over its 16 slots, with empty slots and single-leaf subtrees collapsed as in
-// state_hash.h; for a leaf, its leaf hash; for null, the empty hash.
+// state_hash.h; for a lone leaf, its leaf hash; for null, the empty hash.
 Hash256 NodeHash(const Node& node);
 
 // The hash of the binary subtree over slots [lo, lo + width) of an internal node.
@@ -116,11 +130,11 @@ Hash256 SlotRangeHash(const InternalNode& node, unsigned lo, unsigned width);
 // Where the binary path towards `nibble` ends inside an internal node.
 struct SlotWalk {
   enum Kind { kEmpty, kLeaf, kInternalChild } kind;
-  unsigned slot;  // kLeaf: the slot of the leaf met (may differ from `nibble`); kInternalChild:
-                  // == nibble
-  unsigned bits;  // binary levels descended inside this node (0..4)
+  unsigned slot;  // kLeaf: the slot of the leaf met (may differ from `nibble`);
+                  // kInternalChild: == nibble
 };
-// Appends the sibling hashes met on the way, top level first, to `siblings_top_down`.
+// Appends the sibling hashes met on the way, top level first, to `siblings_top_down` (when
+// not null).
 SlotWalk WalkSlots(const InternalNode& node, unsigned nibble,
                    std::vector<Hash256>* siblings_top_down);
 

@@ -9,10 +9,10 @@
 //   "n" version:u64be len:u8 path[ceil(len/2)] -> node (node.h)
 //       The node that `version` wrote at nibble path `path` (`len` nibbles, high nibble first,
 //       unused low nibble 0). Never overwritten. Every version writes its root at path "".
-//   "v" key_hash[32] ~version:u64be             -> 0x01 value | 0x00
-//       Value history: the key was set (0x01) or deleted (0x00) by `version`. The version is
-//       stored complemented so that one seek to (key_hash, ~v) finds the newest record <= v;
-//       Get(v, key) is that seek. A leaf's value_version points at its record directly.
+//       Leaves live inside their parent's record (node.h).
+//   "v" key_hash[32] version:u64be              -> value
+//       The value that `version` set for the key. A leaf's value_version names its record, so
+//       Get is a walk down the (cached) tree and one point read.
 //   "r" version:u64be                          -> root[32]
 //   "s" version:u64be chunk:u32be              -> (len:u8 db_key[len])*
 //       Stale index: the node, value and root records that `version` made unreachable from
@@ -29,8 +29,8 @@
 // hashed once, bottom up, as the recursion returns. Leaves are placed at the shallowest nibble
 // depth that separates them: an insert next to a leaf pushes both down, a delete that leaves a
 // single leaf in a subtree pulls it up (collapse), so the tree's depth grows with log16 of the
-// number of keys. Nodes are read through a bounded LRU cache of decoded nodes; the nodes a
-// version writes enter the cache when it is committed.
+// number of keys. A write of the value a key already has changes nothing. Nodes are read
+// through a bounded cache of decoded nodes that follows the latest tree (node_cache.h).
 #include "probity/ledger/state_tree.h"
 
 #include <rocksdb/db.h>
@@ -63,7 +63,8 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return Status::IOError(std::string(what) + ": " + s.ToString());
 }
 
-rocksdb::Slice AsSlice(const std::string& s) { return rocksdb::Slice(s.data(), s.size()); }
+rocksdb::Slice AsSlice(const DbKey& k) { return rocksdb::Slice(k.data(), k.size()); }
+rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
 // One write of a version after de-duplication (the last write of each key wins).
 struct Update {
@@ -72,39 +73,39 @@ struct Update {
   const Bytes* value;  // nullptr: delete
 };
 
-// A leaf on its way to a slot: its contents, and where it is stored now (if anywhere).
-struct LeafItem {
-  LeafNode leaf{};
-  Hash256 hash{};
-  bool stored = false;
-  NodeKey at;
-};
-
 // What a subtree (one slot of a parent) holds after a version's writes.
 struct Sub {
   enum Kind : uint8_t { kEmpty, kLeaf, kInternal };
   Kind kind = kEmpty;
-  // False when the subtree is exactly the node it was (same key, nothing rewritten).
+  // False when the subtree is exactly what it was (nothing below it rewritten).
   bool changed = false;
   Hash256 hash{};
-  uint64_t version = 0;  // unchanged leaf or any internal: the version of the stored node
-  LeafItem leaf;         // changed leaf: the leaf to place
+  uint64_t version = 0;  // kInternal: the version of the stored node
+  LeafNode leaf{};       // kLeaf
 };
 
 Sub SubFromChild(const InternalNode& node, unsigned nibble) {
   Sub s;
   if (!node.Has(nibble)) return s;
   const ChildRef& c = node.At(nibble);
-  s.kind = node.IsLeaf(nibble) ? Sub::kLeaf : Sub::kInternal;
   s.hash = c.hash;
-  s.version = c.version;
+  if (node.IsLeaf(nibble)) {
+    s.kind = Sub::kLeaf;
+    s.leaf = c.leaf;
+  } else {
+    s.kind = Sub::kInternal;
+    s.version = c.version;
+  }
   return s;
 }
 
 struct Pending {
   uint64_t version = 0;
   Hash256 root{};
-  std::vector<std::pair<NodeKey, std::shared_ptr<const Node>>> nodes;
+  std::vector<std::pair<NodeKey, std::shared_ptr<const Node>>> nodes;  // written
+  // Nodes of the previous version whose paths hold no node in this one (collapsed subtrees);
+  // every other replaced node is overwritten in the cache by its successor at the same path.
+  std::vector<NodeKey> removed;
   std::optional<uint64_t> new_oldest;
   std::vector<NodeKey> pruned_nodes;
 };
@@ -140,7 +141,12 @@ class StateTreeImpl final : public StateTree {
 
   Status CheckReadable(uint64_t version) const;
   Result<std::shared_ptr<const Node>> ReadNode(const NodeKey& key) const;
-  Result<LeafNode> ReadLeaf(const NodeKey& key) const;
+  // Walks version `version` towards `key_hash`; returns the leaf where the path ends (the
+  // key's own or another's), or nullopt for an empty slot. Appends the sibling hashes met,
+  // root first, to `siblings_top_down` when not null.
+  Result<std::optional<LeafNode>> FindLeaf(uint64_t version, const Hash256& key_hash,
+                                           std::vector<Hash256>* siblings_top_down) const;
+  Result<Bytes> ReadValue(uint64_t version, const LeafNode& leaf) const;
   // Adds the deletions of every record made stale by versions in (from, to] to `batch`.
   Status CollectPrunable(uint64_t from, uint64_t to, rocksdb::WriteBatch* batch,
                          std::vector<NodeKey>* pruned_nodes);
@@ -175,9 +181,9 @@ class VersionBuilder {
   // The new contents of the subtree at `path` that held `cur`, given the writes that fall in
   // it (sorted by key hash).
   Result<Sub> Apply(const Sub& cur, const NibblePath& path, std::span<const Update> ups);
-  // Places the new root at (version, "") and returns the root hash.
+  // Writes the new root at (version, "") and returns the root hash.
   Result<Hash256> PlaceRoot(const Sub& root, uint64_t base);
-  Status Finish(uint64_t base, const Hash256& root);
+  void Finish(uint64_t base, const Hash256& root);
 
   uint64_t nodes_written() const { return nodes_written_; }
   uint64_t stale_recorded() const { return stale_recorded_; }
@@ -185,19 +191,28 @@ class VersionBuilder {
  private:
   Result<Sub> ApplyToLeaf(const Sub& cur, const NibblePath& path, std::span<const Update> ups);
   Result<Sub> ApplyToInternal(const Sub& cur, const NibblePath& path, std::span<const Update> ups);
-  Result<Sub> Build(const NibblePath& path, std::span<LeafItem> items);
-  Result<Sub> Assemble(const NibblePath& path, Sub (&subs)[16]);
-  uint64_t PlaceLeaf(const LeafItem& item, const NibblePath& path);
-  LeafItem NewLeaf(const Update& u);
+  Sub Build(const NibblePath& path, std::span<const LeafNode> items);
+  Sub Assemble(const NibblePath& path, const Sub (&subs)[16]);
+  LeafNode NewLeaf(const Update& u);
   void PutNode(const NodeKey& key, std::shared_ptr<const Node> node);
   void MarkStaleNode(const NodeKey& key);
-  void MarkStale(const std::string& db_key);
+  void MarkStale(const DbKey& db_key);
   void FlushStale();
 
   StateTreeImpl& tree_;
   const uint64_t version_;
   rocksdb::WriteBatch* const batch_;
   Pending* const pending_;
+  // Node records, put into the batch in key order at Finish: RocksDB's memtable inserts a
+  // sorted run of keys several times faster than the same keys in post-order. Their values
+  // are appended to one buffer.
+  struct NodeRecord {
+    DbKey key;
+    uint32_t offset;
+    uint32_t size;
+  };
+  std::vector<NodeRecord> node_records_;
+  std::string node_values_;
   std::string stale_chunk_;
   uint32_t stale_chunks_ = 0;
   uint64_t nodes_written_ = 0;
@@ -205,14 +220,17 @@ class VersionBuilder {
 };
 
 void VersionBuilder::PutNode(const NodeKey& key, std::shared_ptr<const Node> node) {
-  batch_->Put(tree_.cf_, AsSlice(NodeDbKey(key)), AsSlice(EncodeNode(*node)));
+  size_t at = node_values_.size();
+  EncodeNode(*node, &node_values_);
+  node_records_.push_back(NodeRecord{NodeDbKey(key), static_cast<uint32_t>(at),
+                                     static_cast<uint32_t>(node_values_.size() - at)});
   pending_->nodes.emplace_back(key, std::move(node));
   ++nodes_written_;
 }
 
-void VersionBuilder::MarkStale(const std::string& db_key) {
+void VersionBuilder::MarkStale(const DbKey& db_key) {
   stale_chunk_.push_back(static_cast<char>(db_key.size()));
-  stale_chunk_.append(db_key);
+  stale_chunk_.append(db_key.view());
   ++stale_recorded_;
   if (stale_chunk_.size() >= kStaleChunkBytes) FlushStale();
 }
@@ -229,26 +247,10 @@ void VersionBuilder::FlushStale() {
   stale_chunk_.clear();
 }
 
-LeafItem VersionBuilder::NewLeaf(const Update& u) {
-  std::string record;
-  record.reserve(1 + u.value->size());
-  record.push_back(1);
-  record.append(reinterpret_cast<const char*>(u.value->data()), u.value->size());
-  batch_->Put(tree_.cf_, AsSlice(ValueDbKey(u.key_hash, version_)), AsSlice(record));
-  LeafItem item;
-  item.leaf = LeafNode{u.key_hash, u.value_hash, version_};
-  item.hash = LeafHash(u.key_hash, u.value_hash);
-  return item;
-}
-
-uint64_t VersionBuilder::PlaceLeaf(const LeafItem& item, const NibblePath& path) {
-  if (item.stored && item.at.path == path) return item.at.version;
-  if (item.stored) MarkStaleNode(item.at);
-  auto node = std::make_shared<Node>();
-  node->kind = NodeKind::kLeaf;
-  node->leaf = item.leaf;
-  PutNode(NodeKey{version_, path}, std::move(node));
-  return version_;
+LeafNode VersionBuilder::NewLeaf(const Update& u) {
+  batch_->Put(tree_.cf_, AsSlice(ValueDbKey(u.key_hash, version_)),
+              rocksdb::Slice(reinterpret_cast<const char*>(u.value->data()), u.value->size()));
+  return LeafNode{u.key_hash, u.value_hash, version_};
 }
 
 Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
@@ -256,7 +258,7 @@ Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
   if (ups.empty()) return cur;
   switch (cur.kind) {
     case Sub::kEmpty: {
-      std::vector<LeafItem> items;
+      std::vector<LeafNode> items;
       for (const Update& u : ups) {
         if (u.value != nullptr) items.push_back(NewLeaf(u));
       }
@@ -273,38 +275,23 @@ Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
 
 Result<Sub> VersionBuilder::ApplyToLeaf(const Sub& cur, const NibblePath& path,
                                         std::span<const Update> ups) {
-  LeafItem old;
-  old.at = NodeKey{cur.version, path};
-  old.stored = true;
-  PROBITY_ASSIGN_OR_RETURN(old.leaf, tree_.ReadLeaf(old.at));
-  old.hash = cur.hash;
-
-  std::vector<LeafItem> items;
+  const LeafNode& old = cur.leaf;
+  std::vector<LeafNode> items;
   bool keep_old = true;
   for (const Update& u : ups) {
-    if (u.key_hash == old.leaf.key_hash) {
-      if (u.value != nullptr && u.value_hash == old.leaf.value_hash) continue;  // same value
+    if (u.key_hash == old.key_hash) {
+      if (u.value != nullptr && u.value_hash == old.value_hash) continue;  // same value
       keep_old = false;
-      MarkStaleNode(old.at);
-      MarkStale(ValueDbKey(old.leaf.key_hash, old.leaf.value_version));
-      if (u.value != nullptr) {
-        items.push_back(NewLeaf(u));
-      } else {
-        // The tombstone hides older values from Get(v >= version_); it may go as soon as
-        // those older values go, i.e. when version_ itself is pruned.
-        std::string tombstone = ValueDbKey(u.key_hash, version_);
-        batch_->Put(tree_.cf_, AsSlice(tombstone), rocksdb::Slice("\0", 1));
-        MarkStale(tombstone);
-      }
+      MarkStale(ValueDbKey(old.key_hash, old.value_version));
+      if (u.value != nullptr) items.push_back(NewLeaf(u));
     } else if (u.value != nullptr) {
       items.push_back(NewLeaf(u));
     }
   }
   if (keep_old) {
     if (items.empty()) return cur;
-    auto pos =
-        std::lower_bound(items.begin(), items.end(), old.leaf.key_hash,
-                         [](const LeafItem& a, const Hash256& k) { return a.leaf.key_hash < k; });
+    auto pos = std::lower_bound(items.begin(), items.end(), old.key_hash,
+                                [](const LeafNode& a, const Hash256& k) { return a.key_hash < k; });
     items.insert(pos, old);
   }
   return Build(path, items);
@@ -335,33 +322,35 @@ Result<Sub> VersionBuilder::ApplyToInternal(const Sub& cur, const NibblePath& pa
   }
   if (!changed) return cur;
   MarkStaleNode(key);
-  return Assemble(path, subs);
+  Sub out = Assemble(path, subs);
+  if (out.kind != Sub::kInternal && path.len > 0) pending_->removed.push_back(key);
+  return out;
 }
 
-Result<Sub> VersionBuilder::Build(const NibblePath& path, std::span<LeafItem> items) {
+Sub VersionBuilder::Build(const NibblePath& path, std::span<const LeafNode> items) {
   Sub out;
   out.changed = true;
   if (items.empty()) return out;
   if (items.size() == 1) {
     out.kind = Sub::kLeaf;
     out.leaf = items[0];
-    out.hash = items[0].hash;
+    out.hash = LeafHash(items[0].key_hash, items[0].value_hash);
     return out;
   }
   Sub subs[16];
   const unsigned depth = path.len;
   size_t lo = 0;
   while (lo < items.size()) {
-    unsigned nib = KeyNibble(items[lo].leaf.key_hash, depth);
+    unsigned nib = KeyNibble(items[lo].key_hash, depth);
     size_t hi = lo + 1;
-    while (hi < items.size() && KeyNibble(items[hi].leaf.key_hash, depth) == nib) ++hi;
-    PROBITY_ASSIGN_OR_RETURN(subs[nib], Build(path.Child(nib), items.subspan(lo, hi - lo)));
+    while (hi < items.size() && KeyNibble(items[hi].key_hash, depth) == nib) ++hi;
+    subs[nib] = Build(path.Child(nib), items.subspan(lo, hi - lo));
     lo = hi;
   }
   return Assemble(path, subs);
 }
 
-Result<Sub> VersionBuilder::Assemble(const NibblePath& path, Sub (&subs)[16]) {
+Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
   unsigned count = 0;
   unsigned last = 0;
   for (unsigned i = 0; i < 16; ++i) {
@@ -377,12 +366,6 @@ Result<Sub> VersionBuilder::Assemble(const NibblePath& path, Sub (&subs)[16]) {
     // A single leaf left in this subtree: it moves up here (and perhaps further).
     out = subs[last];
     out.changed = true;
-    if (!subs[last].changed) {
-      out.leaf.at = NodeKey{subs[last].version, path.Child(last)};
-      out.leaf.stored = true;
-      PROBITY_ASSIGN_OR_RETURN(out.leaf.leaf, tree_.ReadLeaf(out.leaf.at));
-      out.leaf.hash = subs[last].hash;
-    }
     return out;
   }
   auto node = std::make_shared<Node>();
@@ -393,12 +376,12 @@ Result<Sub> VersionBuilder::Assemble(const NibblePath& path, Sub (&subs)[16]) {
     const Sub& s = subs[i];
     if (s.kind == Sub::kEmpty) continue;
     n.present |= static_cast<uint16_t>(1u << i);
-    ChildRef c{s.hash, s.version};
     if (s.kind == Sub::kLeaf) {
       n.leaves |= static_cast<uint16_t>(1u << i);
-      if (s.changed) c.version = PlaceLeaf(s.leaf, path.Child(i));
+      n.children.push_back(ChildRef{s.hash, 0, s.leaf});
+    } else {
+      n.children.push_back(ChildRef{s.hash, s.version, LeafNode{}});
     }
-    n.children.push_back(c);
   }
   out.kind = Sub::kInternal;
   out.hash = SlotRangeHash(n, 0, 16);
@@ -410,44 +393,39 @@ Result<Sub> VersionBuilder::Assemble(const NibblePath& path, Sub (&subs)[16]) {
 Result<Hash256> VersionBuilder::PlaceRoot(const Sub& root, uint64_t base) {
   const NodeKey key{version_, NibblePath{}};
   switch (root.kind) {
-    case Sub::kEmpty: {
+    case Sub::kEmpty:
       PutNode(key, std::make_shared<Node>());
       return EmptySubtreeHash();
-    }
     case Sub::kLeaf: {
-      LeafItem item = root.leaf;
-      if (!root.changed) {
-        item.at = NodeKey{root.version, NibblePath{}};
-        item.stored = true;
-        PROBITY_ASSIGN_OR_RETURN(item.leaf, tree_.ReadLeaf(item.at));
-        item.hash = root.hash;
-      }
-      if (item.stored) MarkStaleNode(item.at);
       auto node = std::make_shared<Node>();
       node->kind = NodeKind::kLeaf;
-      node->leaf = item.leaf;
+      node->leaf = root.leaf;
       PutNode(key, std::move(node));
-      return item.hash;
+      return root.hash;
     }
-    case Sub::kInternal: {
+    case Sub::kInternal:
       if (root.version != version_) {
-        // Nothing changed below the root: the new version still gets its own root node.
+        // Nothing changed below the root: the new version still gets its own root record.
         PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> old,
                                  tree_.ReadNode(NodeKey{base, NibblePath{}}));
         PutNode(key, old);
       }
       return root.hash;
-    }
   }
   return Status::Internal("state tree: unknown root kind");
 }
 
-Status VersionBuilder::Finish(uint64_t base, const Hash256& root) {
+void VersionBuilder::Finish(uint64_t base, const Hash256& root) {
   if (base > 0) {
     MarkStale(NodeDbKey(NodeKey{base, NibblePath{}}));
     MarkStale(RootDbKey(base));
   }
   FlushStale();
+  std::sort(node_records_.begin(), node_records_.end(),
+            [](const NodeRecord& a, const NodeRecord& b) { return a.key < b.key; });
+  for (const NodeRecord& r : node_records_) {
+    batch_->Put(tree_.cf_, AsSlice(r.key), rocksdb::Slice(node_values_.data() + r.offset, r.size));
+  }
   batch_->Put(tree_.cf_, AsSlice(RootDbKey(version_)),
               rocksdb::Slice(reinterpret_cast<const char*>(root.data()), root.size()));
   char latest[40];
@@ -455,7 +433,6 @@ Status VersionBuilder::Finish(uint64_t base, const Hash256& root) {
   std::memcpy(latest + 8, root.data(), 32);
   batch_->Put(tree_.cf_, rocksdb::Slice(kLatestKey.data(), kLatestKey.size()),
               rocksdb::Slice(latest, sizeof latest));
-  return Status::OK();
 }
 
 // The writes of a version, one per key hash (the last one wins), sorted by key hash.
@@ -544,19 +521,51 @@ Result<std::shared_ptr<const Node>> StateTreeImpl::ReadNode(const NodeKey& key) 
   PROBITY_RETURN_IF_ERROR(FromRocks(s, "state tree: reading a node"));
   PROBITY_ASSIGN_OR_RETURN(
       Node node,
-      DecodeNode(ByteView(reinterpret_cast<const uint8_t*>(value.data()), value.size())));
+      DecodeNode(ByteView(reinterpret_cast<const uint8_t*>(value.data()), value.size()), key.path));
   auto shared = std::make_shared<const Node>(std::move(node));
   cache_.Insert(key, shared);
   return shared;
 }
 
-Result<LeafNode> StateTreeImpl::ReadLeaf(const NodeKey& key) const {
-  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, ReadNode(key));
-  if (node->kind != NodeKind::kLeaf) {
-    return Status::Corruption("state tree: expected a leaf at version " +
-                              std::to_string(key.version));
+Result<std::optional<LeafNode>> StateTreeImpl::FindLeaf(
+    uint64_t version, const Hash256& key_hash, std::vector<Hash256>* siblings_top_down) const {
+  NodeKey at{version, NibblePath{}};
+  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, ReadNode(at));
+  for (;;) {
+    switch (node->kind) {
+      case NodeKind::kNull:
+        return std::optional<LeafNode>();
+      case NodeKind::kLeaf:
+        return std::optional<LeafNode>(node->leaf);
+      case NodeKind::kInternal:
+        break;
+    }
+    SlotWalk walk = WalkSlots(node->internal, KeyNibble(key_hash, at.path.len), siblings_top_down);
+    if (walk.kind == SlotWalk::kEmpty) return std::optional<LeafNode>();
+    const ChildRef& c = node->internal.At(walk.slot);
+    if (walk.kind == SlotWalk::kLeaf) return std::optional<LeafNode>(c.leaf);
+    at = NodeKey{c.version, at.path.Child(walk.slot)};
+    PROBITY_ASSIGN_OR_RETURN(node, ReadNode(at));
+    if (node->kind != NodeKind::kInternal) {
+      return Status::Corruption("state tree: an internal child is not an internal node");
+    }
   }
-  return node->leaf;
+}
+
+Result<Bytes> StateTreeImpl::ReadValue(uint64_t version, const LeafNode& leaf) const {
+  rocksdb::PinnableSlice v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
+                               AsSlice(ValueDbKey(leaf.key_hash, leaf.value_version)), &v);
+  if (s.IsNotFound()) {
+    PROBITY_RETURN_IF_ERROR(CheckReadable(version));
+    return Status::Corruption("state tree: the value of a leaf is missing");
+  }
+  PROBITY_RETURN_IF_ERROR(FromRocks(s, "state tree: reading a value"));
+  Bytes bytes(v.data(), v.data() + v.size());
+  if (ValueHash(bytes) != leaf.value_hash) {
+    return Status::Corruption("state tree: a stored value does not match its leaf");
+  }
+  return bytes;
 }
 
 Result<Hash256> StateTreeImpl::Root(uint64_t version) const {
@@ -604,17 +613,20 @@ Result<Hash256> StateTreeImpl::ApplyVersion(uint64_t version, const std::vector<
   std::vector<Update> ups = PrepareUpdates(writes);
   VersionBuilder builder(*this, version, batch, &pending);
   Sub root;
-  if (base > 0) {
+  {
     PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node,
                              ReadNode(NodeKey{base, NibblePath{}}));
     root.hash = base_root;
     root.version = base;
     if (node->kind == NodeKind::kInternal) root.kind = Sub::kInternal;
-    if (node->kind == NodeKind::kLeaf) root.kind = Sub::kLeaf;
+    if (node->kind == NodeKind::kLeaf) {
+      root.kind = Sub::kLeaf;
+      root.leaf = node->leaf;
+    }
   }
   PROBITY_ASSIGN_OR_RETURN(Sub new_root, builder.Apply(root, NibblePath{}, ups));
   PROBITY_ASSIGN_OR_RETURN(Hash256 root_hash, builder.PlaceRoot(new_root, base));
-  PROBITY_RETURN_IF_ERROR(builder.Finish(base, root_hash));
+  builder.Finish(base, root_hash);
   nodes_written_.fetch_add(builder.nodes_written(), std::memory_order_relaxed);
   stale_recorded_.fetch_add(builder.stale_recorded(), std::memory_order_relaxed);
 
@@ -648,7 +660,9 @@ void StateTreeImpl::MarkCommitted(uint64_t version) {
     latest_root_ = pending_->root;
     if (pending_->new_oldest) oldest_ = *pending_->new_oldest;
   }
+  cache_.Tick();
   for (const NodeKey& k : pending_->pruned_nodes) cache_.Erase(k);
+  for (const NodeKey& k : pending_->removed) cache_.Erase(k);
   for (auto& [key, node] : pending_->nodes) cache_.Insert(key, std::move(node));
   pending_.reset();
 }
@@ -660,69 +674,27 @@ void StateTreeImpl::Abandon(uint64_t version) {
 Result<std::optional<Bytes>> StateTreeImpl::Get(uint64_t version, ByteView key) const {
   PROBITY_RETURN_IF_ERROR(CheckReadable(version));
   const Hash256 kh = KeyHash(key);
-  std::string lower = ValueDbKey(kh, version);
-  // Upper bound: just past the oldest possible record of this key (version 0, ~0 = all ones).
-  std::string upper = ValueDbKey(kh, 0);
-  upper.push_back('\0');
-  rocksdb::Slice upper_slice = AsSlice(upper);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
-  it->Seek(AsSlice(lower));
-  if (!it->Valid()) {
-    PROBITY_RETURN_IF_ERROR(FromRocks(it->status(), "state tree: reading a value"));
-    return std::optional<Bytes>();
-  }
-  rocksdb::Slice v = it->value();
-  if (v.size() == 1 && v[0] == 0) return std::optional<Bytes>();
-  if (v.empty() || v[0] != 1) return Status::Corruption("state tree: bad value record");
-  return std::optional<Bytes>(Bytes(v.data() + 1, v.data() + v.size()));
+  PROBITY_ASSIGN_OR_RETURN(std::optional<LeafNode> leaf, FindLeaf(version, kh, nullptr));
+  if (!leaf || leaf->key_hash != kh) return std::optional<Bytes>();
+  PROBITY_ASSIGN_OR_RETURN(Bytes value, ReadValue(version, *leaf));
+  return std::optional<Bytes>(std::move(value));
 }
 
 Result<std::pair<std::optional<Bytes>, StateProof>> StateTreeImpl::GetWithProof(
     uint64_t version, ByteView key) const {
   PROBITY_RETURN_IF_ERROR(CheckReadable(version));
   const Hash256 kh = KeyHash(key);
-  ProofBody body;
   std::vector<Hash256> top_down;
-  NodeKey at{version, NibblePath{}};
-  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, ReadNode(at));
-  while (node->kind == NodeKind::kInternal) {
-    if (at.path.len >= 64) return Status::Corruption("state tree: path deeper than 64 nibbles");
-    unsigned nib = KeyNibble(kh, at.path.len);
-    SlotWalk walk = WalkSlots(node->internal, nib, &top_down);
-    if (walk.kind == SlotWalk::kEmpty) {
-      node.reset();
-      break;
-    }
-    const ChildRef& c = node->internal.At(walk.slot);
-    at = NodeKey{c.version, at.path.Child(walk.slot)};
-    PROBITY_ASSIGN_OR_RETURN(node, ReadNode(at));
-    NodeKind expected = walk.kind == SlotWalk::kLeaf ? NodeKind::kLeaf : NodeKind::kInternal;
-    if (node->kind != expected) {
-      return Status::Corruption("state tree: a child node is not of the kind its parent says");
-    }
-  }
+  PROBITY_ASSIGN_OR_RETURN(std::optional<LeafNode> leaf, FindLeaf(version, kh, &top_down));
+  ProofBody body;
   std::optional<Bytes> value;
-  if (node && node->kind == NodeKind::kLeaf) {
+  if (leaf) {
     body.has_leaf = true;
-    body.leaf_key_hash = node->leaf.key_hash;
-    body.leaf_value_hash = node->leaf.value_hash;
-    if (node->leaf.key_hash == kh) {
-      std::string v;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
-                                   AsSlice(ValueDbKey(kh, node->leaf.value_version)), &v);
-      if (s.IsNotFound()) {
-        PROBITY_RETURN_IF_ERROR(CheckReadable(version));
-        return Status::Corruption("state tree: the value of a leaf is missing");
-      }
-      PROBITY_RETURN_IF_ERROR(FromRocks(s, "state tree: reading a value"));
-      if (v.empty() || v[0] != 1) return Status::Corruption("state tree: bad value record");
-      Bytes bytes(v.begin() + 1, v.end());
-      if (ValueHash(bytes) != node->leaf.value_hash) {
-        return Status::Corruption("state tree: a stored value does not match its leaf");
-      }
-      value = std::move(bytes);
+    body.leaf_key_hash = leaf->key_hash;
+    body.leaf_value_hash = leaf->value_hash;
+    if (leaf->key_hash == kh) {
+      PROBITY_ASSIGN_OR_RETURN(Bytes v, ReadValue(version, *leaf));
+      value = std::move(v);
     }
   }
   body.siblings.assign(top_down.rbegin(), top_down.rend());
@@ -732,8 +704,8 @@ Result<std::pair<std::optional<Bytes>, StateProof>> StateTreeImpl::GetWithProof(
 
 Status StateTreeImpl::CollectPrunable(uint64_t from, uint64_t to, rocksdb::WriteBatch* batch,
                                       std::vector<NodeKey>* pruned_nodes) {
-  std::string lower = StaleDbKey(from + 1, 0);
-  std::string upper = StaleDbKey(to + 1, 0);
+  DbKey lower = StaleDbKey(from + 1, 0);
+  DbKey upper = StaleDbKey(to + 1, 0);
   rocksdb::Slice upper_slice = AsSlice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
