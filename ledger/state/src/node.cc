@@ -54,7 +54,10 @@ bool NibblePath::IsPrefixOf(const Hash256& key_hash) const {
 }
 
 size_t Node::MemoryCharge() const {
-  return sizeof(Node) + internal.children.capacity() * sizeof(ChildRef);
+  // Plus about 16 bytes of allocator overhead per block (the node with its shared_ptr
+  // control block, and the two arrays).
+  return sizeof(Node) + 48 + internal.children.capacity() * sizeof(ChildRef) +
+         internal.leaf_keys.capacity() * sizeof(LeafKeys);
 }
 
 void EncodeNode(const Node& node, std::string* out_string) {
@@ -80,7 +83,7 @@ void EncodeNode(const Node& node, std::string* out_string) {
         if (!n.Has(nib)) continue;
         const ChildRef& c = n.children[i++];
         if (n.IsLeaf(nib)) {
-          PutLeaf(p, c.leaf);
+          PutLeaf(p, n.LeafAt(nib));
           p += kLeafBytes;
         } else {
           PutU64LE(p, c.version);
@@ -128,23 +131,25 @@ Result<Node> DecodeNode(ByteView b, const NibblePath& path) {
         return Status::Corruption("state node: internal node has the wrong size");
       }
       n.children.resize(count);
+      n.leaf_keys.resize(leaves);
       const uint8_t* p = b.data() + 5;
       size_t i = 0;
+      size_t j = 0;
       for (unsigned nib = 0; nib < 16; ++nib) {
         if (!n.Has(nib)) continue;
         ChildRef& c = n.children[i++];
         if (n.IsLeaf(nib)) {
-          c.leaf = GetLeaf(p);
-          c.version = 0;
-          if (!path.Child(nib).IsPrefixOf(c.leaf.key_hash)) {
+          LeafNode leaf = GetLeaf(p);
+          if (!path.Child(nib).IsPrefixOf(leaf.key_hash)) {
             return Status::Corruption("state node: a leaf is not under its slot");
           }
-          c.hash = LeafHash(c.leaf.key_hash, c.leaf.value_hash);
+          n.leaf_keys[j++] = LeafKeys{leaf.key_hash, leaf.value_hash};
+          c.version = leaf.value_version;
+          c.hash = LeafHash(leaf.key_hash, leaf.value_hash);
           p += kLeafBytes;
         } else {
           c.version = GetU64LE(p);
           std::memcpy(c.hash.data(), p + 8, 32);
-          c.leaf = LeafNode{};
           p += kInternalChildBytes;
         }
       }

@@ -28,9 +28,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
+#include <memory>
 #include <bit>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "probity/primitives/bytes.h"
@@ -79,24 +82,41 @@ struct LeafNode {
   uint64_t value_version;
 };
 
-// A child slot of an internal node. For a leaf child, `hash` is its leaf hash (computed, not
-// stored) and `version` is unused; for an internal child, `leaf` is unused.
+struct Node;
+
+// A child slot of an internal node.
 struct ChildRef {
-  Hash256 hash;
-  uint64_t version;
-  LeafNode leaf;
+  Hash256 hash;      // leaf: its leaf hash (computed on decode, not stored); internal: stored
+  uint64_t version;  // leaf: the leaf's value_version; internal: the child node's version
+  // An internal child held in memory (the latest tree is kept linked this way, so that walking
+  // it needs no lookup); null when it must be read by key.
+  std::shared_ptr<const Node> node;
+};
+
+struct LeafKeys {
+  Hash256 key_hash;
+  Hash256 value_hash;
 };
 
 struct InternalNode {
   uint16_t present = 0;
   uint16_t leaves = 0;
   std::vector<ChildRef> children;  // one per set bit of `present`, in nibble order
+  std::vector<LeafKeys> leaf_keys;  // one per set bit of `leaves`, in nibble order
 
   bool Has(unsigned nibble) const { return (present >> nibble) & 1; }
   bool IsLeaf(unsigned nibble) const { return (leaves >> nibble) & 1; }
   // REQUIRES: Has(nibble).
-  const ChildRef& At(unsigned nibble) const {
-    return children[std::popcount(static_cast<unsigned>(present & ((1u << nibble) - 1)))];
+  const ChildRef& At(unsigned nibble) const { return children[Below(present, nibble)]; }
+  // REQUIRES: IsLeaf(nibble).
+  LeafNode LeafAt(unsigned nibble) const {
+    const LeafKeys& k = leaf_keys[Below(leaves, nibble)];
+    return LeafNode{k.key_hash, k.value_hash, At(nibble).version};
+  }
+
+ private:
+  static unsigned Below(uint16_t bits, unsigned nibble) {
+    return static_cast<unsigned>(std::popcount(static_cast<unsigned>(bits & ((1u << nibble) - 1))));
   }
 };
 
@@ -107,8 +127,33 @@ struct Node {
   InternalNode internal;  // when kind == kInternal
   LeafNode leaf{};        // when kind == kLeaf
 
-  // Approximate bytes held in memory, for the cache's budget.
+  Node() = default;
+  // Moves the contents; the tracking (if any) moves with them.
+  Node(Node&& o) noexcept
+      : kind(o.kind),
+        internal(std::move(o.internal)),
+        leaf(o.leaf),
+        live_bytes_(std::exchange(o.live_bytes_, nullptr)),
+        charge_(o.charge_) {}
+  Node& operator=(Node&&) = delete;
+  Node(const Node&) = delete;
+  ~Node() {
+    if (live_bytes_ != nullptr) live_bytes_->fetch_sub(charge_, std::memory_order_relaxed);
+  }
+
+  // Approximate bytes held in memory by this node alone.
   size_t MemoryCharge() const;
+  // Counts this node in `*live_bytes` until it is destroyed. Called once, when the node is
+  // complete and has its final address.
+  void Track(std::atomic<int64_t>* live_bytes) {
+    charge_ = static_cast<int64_t>(MemoryCharge());
+    live_bytes_ = live_bytes;
+    live_bytes->fetch_add(charge_, std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<int64_t>* live_bytes_ = nullptr;
+  int64_t charge_ = 0;
 };
 
 // Appends the encoding of `node` to `out`.

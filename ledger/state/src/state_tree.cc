@@ -56,6 +56,7 @@ namespace {
 using namespace state_internal;
 
 constexpr size_t kStaleChunkBytes = 64 * 1024;
+constexpr unsigned kMaxLinkDepth = 65;  // every node (paths have at most 64 nibbles)
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return Status::OK();
@@ -82,6 +83,8 @@ struct Sub {
   Hash256 hash{};
   uint64_t version = 0;  // kInternal: the version of the stored node
   LeafNode leaf{};       // kLeaf
+  // kInternal: the node, when it is in memory (so that the new parent can link it).
+  std::shared_ptr<const Node> node;
 };
 
 Sub SubFromChild(const InternalNode& node, unsigned nibble) {
@@ -91,10 +94,11 @@ Sub SubFromChild(const InternalNode& node, unsigned nibble) {
   s.hash = c.hash;
   if (node.IsLeaf(nibble)) {
     s.kind = Sub::kLeaf;
-    s.leaf = c.leaf;
+    s.leaf = node.LeafAt(nibble);
   } else {
     s.kind = Sub::kInternal;
     s.version = c.version;
+    s.node = c.node;
   }
   return s;
 }
@@ -102,6 +106,9 @@ Sub SubFromChild(const InternalNode& node, unsigned nibble) {
 struct Pending {
   uint64_t version = 0;
   Hash256 root{};
+  std::shared_ptr<const Node> root_node;
+  // Nodes at this depth or deeper are not linked from their parents and go to the cache.
+  unsigned link_depth = 0;
   std::vector<std::pair<NodeKey, std::shared_ptr<const Node>>> nodes;  // written
   // Nodes of the previous version whose paths hold no node in this one (collapsed subtrees);
   // every other replaced node is overwritten in the cache by its successor at the same path.
@@ -113,7 +120,11 @@ struct Pending {
 class StateTreeImpl final : public StateTree {
  public:
   StateTreeImpl(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const StateTreeOptions& options)
-      : db_(db), cf_(cf), options_(options), cache_(options.node_cache_bytes) {}
+      : db_(db),
+        cf_(cf),
+        options_(options),
+        cache_(options.node_cache_bytes / 4),
+        link_depth_(options.node_cache_bytes > 0 ? kMaxLinkDepth : 0) {}
 
   Status Load();
 
@@ -151,18 +162,31 @@ class StateTreeImpl final : public StateTree {
   Status CollectPrunable(uint64_t from, uint64_t to, rocksdb::WriteBatch* batch,
                          std::vector<NodeKey>* pruned_nodes);
 
+  // The root node of `version` (from memory for the latest version).
+  Result<std::shared_ptr<const Node>> RootNode(uint64_t version) const;
+  // Moves link_depth_ so that decoded nodes stay within the memory budget.
+  void AdjustLinkDepth();
+
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const cf_;
   const StateTreeOptions options_;
+  // Bytes of every decoded node alive (the linked latest tree, the cache, pending versions).
+  mutable std::atomic<int64_t> live_bytes_{0};
+  // Nodes not reached by a parent's link (or below the link depth) are found through this
+  // cache; it gets a quarter of the budget.
   mutable NodeCache cache_;
 
   mutable std::mutex meta_mu_;
   uint64_t latest_ = 0;  // guarded by meta_mu_
   Hash256 latest_root_{};
+  // The latest tree, linked parent to child down to link_depth_, so that walking it needs no
+  // lookup. Immutable once committed: readers walk it without locks.
+  std::shared_ptr<const Node> latest_root_node_;
   uint64_t oldest_ = 0;
 
   // Only touched by the serialised ApplyVersion / MarkCommitted / Abandon / Prune.
   std::optional<Pending> pending_;
+  unsigned link_depth_ = 0;
 
   mutable std::atomic<uint64_t> node_reads_{0};
   mutable std::atomic<uint64_t> node_cache_hits_{0};
@@ -215,6 +239,7 @@ class VersionBuilder {
   std::string node_values_;
   std::string stale_chunk_;
   uint32_t stale_chunks_ = 0;
+  std::vector<LeafNode> scratch_;  // the leaves of one subtree being rebuilt
   uint64_t nodes_written_ = 0;
   uint64_t stale_recorded_ = 0;
 };
@@ -258,7 +283,9 @@ Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
   if (ups.empty()) return cur;
   switch (cur.kind) {
     case Sub::kEmpty: {
-      std::vector<LeafNode> items;
+      // Build never re-enters Apply, so one scratch vector serves every call.
+      std::vector<LeafNode>& items = scratch_;
+      items.clear();
       for (const Update& u : ups) {
         if (u.value != nullptr) items.push_back(NewLeaf(u));
       }
@@ -275,8 +302,9 @@ Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
 
 Result<Sub> VersionBuilder::ApplyToLeaf(const Sub& cur, const NibblePath& path,
                                         std::span<const Update> ups) {
-  const LeafNode& old = cur.leaf;
-  std::vector<LeafNode> items;
+  const LeafNode old = cur.leaf;
+  std::vector<LeafNode>& items = scratch_;
+  items.clear();
   bool keep_old = true;
   for (const Update& u : ups) {
     if (u.key_hash == old.key_hash) {
@@ -300,7 +328,10 @@ Result<Sub> VersionBuilder::ApplyToLeaf(const Sub& cur, const NibblePath& path,
 Result<Sub> VersionBuilder::ApplyToInternal(const Sub& cur, const NibblePath& path,
                                             std::span<const Update> ups) {
   const NodeKey key{cur.version, path};
-  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, tree_.ReadNode(key));
+  std::shared_ptr<const Node> node = cur.node;
+  if (node == nullptr) {
+    PROBITY_ASSIGN_OR_RETURN(node, tree_.ReadNode(key));
+  }
   if (node->kind != NodeKind::kInternal) {
     return Status::Corruption("state tree: expected an internal node at version " +
                               std::to_string(cur.version));
@@ -320,7 +351,11 @@ Result<Sub> VersionBuilder::ApplyToInternal(const Sub& cur, const NibblePath& pa
     changed |= subs[nib].changed;
     lo = hi;
   }
-  if (!changed) return cur;
+  if (!changed) {
+    Sub same = cur;
+    same.node = std::move(node);
+    return same;
+  }
   MarkStaleNode(key);
   Sub out = Assemble(path, subs);
   if (out.kind != Sub::kInternal && path.len > 0) pending_->removed.push_back(key);
@@ -372,20 +407,24 @@ Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
   node->kind = NodeKind::kInternal;
   InternalNode& n = node->internal;
   n.children.reserve(count);
+  const bool link = path.len + 1u < pending_->link_depth;
   for (unsigned i = 0; i < 16; ++i) {
     const Sub& s = subs[i];
     if (s.kind == Sub::kEmpty) continue;
     n.present |= static_cast<uint16_t>(1u << i);
     if (s.kind == Sub::kLeaf) {
       n.leaves |= static_cast<uint16_t>(1u << i);
-      n.children.push_back(ChildRef{s.hash, 0, s.leaf});
+      n.children.push_back(ChildRef{s.hash, s.leaf.value_version, nullptr});
+      n.leaf_keys.push_back(LeafKeys{s.leaf.key_hash, s.leaf.value_hash});
     } else {
-      n.children.push_back(ChildRef{s.hash, s.version, LeafNode{}});
+      n.children.push_back(ChildRef{s.hash, s.version, link ? s.node : nullptr});
     }
   }
+  node->Track(&tree_.live_bytes_);
   out.kind = Sub::kInternal;
   out.hash = SlotRangeHash(n, 0, 16);
   out.version = version_;
+  out.node = node;
   PutNode(NodeKey{version_, path}, std::move(node));
   return out;
 }
@@ -393,22 +432,32 @@ Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
 Result<Hash256> VersionBuilder::PlaceRoot(const Sub& root, uint64_t base) {
   const NodeKey key{version_, NibblePath{}};
   switch (root.kind) {
-    case Sub::kEmpty:
-      PutNode(key, std::make_shared<Node>());
+    case Sub::kEmpty: {
+      auto node = std::make_shared<Node>();
+      node->Track(&tree_.live_bytes_);
+      pending_->root_node = node;
+      PutNode(key, std::move(node));
       return EmptySubtreeHash();
+    }
     case Sub::kLeaf: {
       auto node = std::make_shared<Node>();
       node->kind = NodeKind::kLeaf;
       node->leaf = root.leaf;
+      node->Track(&tree_.live_bytes_);
+      pending_->root_node = node;
       PutNode(key, std::move(node));
       return root.hash;
     }
     case Sub::kInternal:
+      pending_->root_node = root.node;
       if (root.version != version_) {
         // Nothing changed below the root: the new version still gets its own root record.
-        PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> old,
-                                 tree_.ReadNode(NodeKey{base, NibblePath{}}));
-        PutNode(key, old);
+        std::shared_ptr<const Node> old = root.node;
+        if (old == nullptr) {
+          PROBITY_ASSIGN_OR_RETURN(old, tree_.ReadNode(NodeKey{base, NibblePath{}}));
+        }
+        pending_->root_node = old;
+        PutNode(key, std::move(old));
       }
       return root.hash;
   }
@@ -522,7 +571,9 @@ Result<std::shared_ptr<const Node>> StateTreeImpl::ReadNode(const NodeKey& key) 
   PROBITY_ASSIGN_OR_RETURN(
       Node node,
       DecodeNode(ByteView(reinterpret_cast<const uint8_t*>(value.data()), value.size()), key.path));
-  auto shared = std::make_shared<const Node>(std::move(node));
+  auto fresh = std::make_shared<Node>(std::move(node));
+  fresh->Track(&live_bytes_);
+  std::shared_ptr<const Node> shared = std::move(fresh);
   cache_.Insert(key, shared);
   return shared;
 }
@@ -530,7 +581,7 @@ Result<std::shared_ptr<const Node>> StateTreeImpl::ReadNode(const NodeKey& key) 
 Result<std::optional<LeafNode>> StateTreeImpl::FindLeaf(
     uint64_t version, const Hash256& key_hash, std::vector<Hash256>* siblings_top_down) const {
   NodeKey at{version, NibblePath{}};
-  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, ReadNode(at));
+  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, RootNode(version));
   for (;;) {
     switch (node->kind) {
       case NodeKind::kNull:
@@ -542,10 +593,16 @@ Result<std::optional<LeafNode>> StateTreeImpl::FindLeaf(
     }
     SlotWalk walk = WalkSlots(node->internal, KeyNibble(key_hash, at.path.len), siblings_top_down);
     if (walk.kind == SlotWalk::kEmpty) return std::optional<LeafNode>();
+    if (walk.kind == SlotWalk::kLeaf) {
+      return std::optional<LeafNode>(node->internal.LeafAt(walk.slot));
+    }
     const ChildRef& c = node->internal.At(walk.slot);
-    if (walk.kind == SlotWalk::kLeaf) return std::optional<LeafNode>(c.leaf);
     at = NodeKey{c.version, at.path.Child(walk.slot)};
-    PROBITY_ASSIGN_OR_RETURN(node, ReadNode(at));
+    if (c.node != nullptr) {
+      node = c.node;
+    } else {
+      PROBITY_ASSIGN_OR_RETURN(node, ReadNode(at));
+    }
     if (node->kind != NodeKind::kInternal) {
       return Status::Corruption("state tree: an internal child is not an internal node");
     }
@@ -608,18 +665,20 @@ Result<Hash256> StateTreeImpl::ApplyVersion(uint64_t version, const std::vector<
   pending_.reset();
   Pending pending;
   pending.version = version;
-  pending.nodes.reserve(writes.size() * 2 + 16);
+  pending.link_depth = link_depth_;
+  pending.nodes.reserve(writes.size() + 16);
 
   std::vector<Update> ups = PrepareUpdates(writes);
   VersionBuilder builder(*this, version, batch, &pending);
   Sub root;
   {
-    PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node,
-                             ReadNode(NodeKey{base, NibblePath{}}));
+    PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, RootNode(base));
     root.hash = base_root;
     root.version = base;
-    if (node->kind == NodeKind::kInternal) root.kind = Sub::kInternal;
-    if (node->kind == NodeKind::kLeaf) {
+    if (node->kind == NodeKind::kInternal) {
+      root.kind = Sub::kInternal;
+      root.node = std::move(node);
+    } else if (node->kind == NodeKind::kLeaf) {
       root.kind = Sub::kLeaf;
       root.leaf = node->leaf;
     }
@@ -654,17 +713,44 @@ void StateTreeImpl::MarkCommitted(uint64_t version) {
                  static_cast<unsigned long long>(version));
     std::abort();
   }
+  std::shared_ptr<const Node> old_root = pending_->root_node;
   {
     std::lock_guard lock(meta_mu_);
     latest_ = version;
     latest_root_ = pending_->root;
+    latest_root_node_.swap(old_root);
     if (pending_->new_oldest) oldest_ = *pending_->new_oldest;
   }
   cache_.Tick();
   for (const NodeKey& k : pending_->pruned_nodes) cache_.Erase(k);
   for (const NodeKey& k : pending_->removed) cache_.Erase(k);
-  for (auto& [key, node] : pending_->nodes) cache_.Insert(key, std::move(node));
+  // Linked nodes are reached from the new root; the others must be found by key.
+  for (auto& [key, node] : pending_->nodes) {
+    if (key.path.len >= pending_->link_depth) cache_.Insert(key, std::move(node));
+  }
   pending_.reset();
+  old_root.reset();  // frees the nodes this version replaced, outside the lock
+  AdjustLinkDepth();
+}
+
+void StateTreeImpl::AdjustLinkDepth() {
+  const int64_t budget = static_cast<int64_t>(options_.node_cache_bytes);
+  if (budget == 0) return;
+  const int64_t live = live_bytes_.load(std::memory_order_relaxed);
+  // Unlinking happens as nodes are rewritten, so the depth moves one level per version.
+  if (live > budget && link_depth_ > 1) {
+    --link_depth_;
+  } else if (live < budget / 2 && link_depth_ < kMaxLinkDepth) {
+    ++link_depth_;
+  }
+}
+
+Result<std::shared_ptr<const Node>> StateTreeImpl::RootNode(uint64_t version) const {
+  {
+    std::lock_guard lock(meta_mu_);
+    if (version == latest_ && latest_root_node_ != nullptr) return latest_root_node_;
+  }
+  return ReadNode(NodeKey{version, NibblePath{}});
 }
 
 void StateTreeImpl::Abandon(uint64_t version) {
@@ -770,8 +856,10 @@ StateTreeStats StateTreeImpl::Stats() const {
   s.nodes_written = nodes_written_.load(std::memory_order_relaxed);
   s.stale_recorded = stale_recorded_.load(std::memory_order_relaxed);
   s.records_pruned = records_pruned_.load(std::memory_order_relaxed);
+  s.node_memory_bytes = static_cast<uint64_t>(std::max<int64_t>(live_bytes_.load(), 0));
   s.cache_bytes = cache_.bytes();
   s.cache_entries = cache_.entries();
+  s.link_depth = link_depth_;
   return s;
 }
 

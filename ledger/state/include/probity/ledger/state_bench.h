@@ -30,16 +30,18 @@ struct StateBenchOptions {
 };
 
 struct StateBenchResult {
-  uint64_t keys = 0;         // accounts in the tree at the end
-  double load_s = 0;         // loading the initial accounts
-  double writes_per_s = 0;   // apply phase: writes / (ApplyVersion + Write + Mark) time
-  double apply_ms_mean = 0;  // ApplyVersion alone, per version
+  uint64_t keys = 0;             // accounts in the tree at the end
+  double load_s = 0;             // loading the initial accounts
+  double writes_per_s = 0;       // apply phase: writes / (ApplyVersion + Write + MarkCommitted)
+  double version_ms_mean = 0;    // ApplyVersion + Write + MarkCommitted, per version
+  double apply_ms_mean = 0;      // ApplyVersion alone
+  double apply_cpu_ms_mean = 0;  // its CPU time (the same unless the machine is busy)
   double apply_ms_max = 0;
   double write_ms_mean = 0;     // DB::Write of the version's batch (synced if `sync`)
-  double version_ms_mean = 0;   // ApplyVersion + Write + MarkCommitted
+  double mark_ms_mean = 0;      // MarkCommitted
   double batch_bytes_mean = 0;  // size of a version's WriteBatch
-  double gets_per_s = 0;
-  double proofs_per_s = 0;  // GetWithProof
+  double gets_per_s = 0;        // Get at the latest version
+  double proofs_per_s = 0;      // GetWithProof at the latest version
   double proof_bytes_mean = 0;
   uint64_t proof_bytes_max = 0;
   double verifies_per_s = 0;  // VerifyStateProof, one thread

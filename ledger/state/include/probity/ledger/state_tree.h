@@ -67,8 +67,10 @@ Status VerifyStateProof(const Hash256& root, ByteView key, const std::optional<B
                         const StateProof& proof);
 
 struct StateTreeOptions {
-  // Memory for decoded nodes (LRU). Hot nodes of the latest version are served from it, so
-  // reads and ApplyVersion do not go to RocksDB for every level. 0 disables it.
+  // Memory for decoded nodes. The latest tree is kept in memory, each node linked to its
+  // children, down to the depth that fits (all of it for up to ~1M keys at the default), and a
+  // cache by key (a quarter of the budget) holds the rest of the recently used nodes; so
+  // ApplyVersion and reads of the latest version rarely go to RocksDB. 0 keeps nothing.
   size_t node_cache_bytes = size_t{256} << 20;
   // When > 0, ApplyVersion(v) also prunes, in the same batch, every version older than the
   // newest `keep_recent_versions` (the pruning takes effect at MarkCommitted). 0 keeps all
@@ -79,13 +81,15 @@ struct StateTreeOptions {
 struct StateTreeStats {
   uint64_t latest_version = 0;
   uint64_t oldest_version = 0;
-  uint64_t node_reads = 0;       // node lookups (cache or RocksDB), since Open
-  uint64_t node_cache_hits = 0;  // of which served from memory
-  uint64_t nodes_written = 0;    // nodes put into batches by ApplyVersion, since Open
-  uint64_t stale_recorded = 0;   // node and value records marked stale, since Open
-  uint64_t records_pruned = 0;   // records deleted by pruning, since Open
-  uint64_t cache_bytes = 0;      // now
-  uint64_t cache_entries = 0;    // now
+  uint64_t node_reads = 0;         // node lookups (cache or RocksDB), since Open
+  uint64_t node_cache_hits = 0;    // of which served from memory
+  uint64_t nodes_written = 0;      // nodes put into batches by ApplyVersion, since Open
+  uint64_t stale_recorded = 0;     // node and value records marked stale, since Open
+  uint64_t records_pruned = 0;     // records deleted by pruning, since Open
+  uint64_t node_memory_bytes = 0;  // now: all decoded nodes held (linked tree and cache)
+  uint64_t cache_bytes = 0;        // now: of which in the by-key cache
+  uint64_t cache_entries = 0;      // now: nodes in the by-key cache
+  uint64_t link_depth = 0;         // now: nodes shallower than this are linked in memory
 };
 
 class StateTree {
