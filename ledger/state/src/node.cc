@@ -8,21 +8,54 @@
 namespace probity::ledger::state_internal {
 namespace {
 
-constexpr size_t kLeafBytes = 72;
 constexpr size_t kInternalChildBytes = 40;
 
-void PutLeaf(uint8_t* p, const LeafNode& leaf) {
-  std::memcpy(p, leaf.key_hash.data(), 32);
-  std::memcpy(p + 32, leaf.value_hash.data(), 32);
-  PutU64LE(p + 64, leaf.value_version);
+void PutLeaf(std::string* out, const LeafNode& leaf) {
+  const char* kh = reinterpret_cast<const char*>(leaf.key_hash.data());
+  if (leaf.is_inline()) {
+    out->push_back(1);
+    out->append(kh, 32);
+    out->push_back(static_cast<char>(leaf.inline_size));
+    out->append(reinterpret_cast<const char*>(leaf.inline_value.data()), leaf.inline_size);
+  } else {
+    out->push_back(0);
+    out->append(kh, 32);
+    out->append(reinterpret_cast<const char*>(leaf.value_hash.data()), 32);
+    char v[8];
+    PutU64LE(reinterpret_cast<uint8_t*>(v), leaf.value_version);
+    out->append(v, 8);
+  }
 }
 
-LeafNode GetLeaf(const uint8_t* p) {
-  LeafNode leaf;
-  std::memcpy(leaf.key_hash.data(), p, 32);
-  std::memcpy(leaf.value_hash.data(), p + 32, 32);
-  leaf.value_version = GetU64LE(p + 64);
-  return leaf;
+// Reads one leaf at `*pos`, advancing it; kCorruption if it is malformed or runs past the end.
+Status GetLeaf(ByteView b, size_t* pos, LeafNode* leaf) {
+  size_t p = *pos;
+  if (b.size() - p < 33) return Status::Corruption("state node: leaf truncated");
+  uint8_t kind = b[p];
+  std::memcpy(leaf->key_hash.data(), b.data() + p + 1, 32);
+  p += 33;
+  if (kind == 0) {
+    if (b.size() - p < 40) return Status::Corruption("state node: leaf truncated");
+    std::memcpy(leaf->value_hash.data(), b.data() + p, 32);
+    leaf->value_version = GetU64LE(b.data() + p + 32);
+    leaf->inline_size = kNotInline;
+    p += 40;
+  } else if (kind == 1) {
+    if (b.size() - p < 1) return Status::Corruption("state node: leaf truncated");
+    size_t size = b[p++];
+    if (size > kMaxInlineValue || b.size() - p < size) {
+      return Status::Corruption("state node: bad inline value");
+    }
+    leaf->inline_size = static_cast<uint8_t>(size);
+    std::memcpy(leaf->inline_value.data(), b.data() + p, size);
+    leaf->value_hash = ValueHash(ByteView(b.data() + p, size));
+    leaf->value_version = 0;
+    p += size;
+  } else {
+    return Status::Corruption("state node: unknown leaf kind");
+  }
+  *pos = p;
+  return Status::OK();
 }
 
 }  // namespace
@@ -57,49 +90,38 @@ size_t Node::MemoryCharge() const {
   // Plus about 16 bytes of allocator overhead per block (the node with its shared_ptr
   // control block, and the two arrays).
   return sizeof(Node) + 48 + internal.children.capacity() * sizeof(ChildRef) +
-         internal.leaf_keys.capacity() * sizeof(LeafKeys);
+         internal.leaf_nodes.capacity() * sizeof(LeafNode);
 }
 
-void EncodeNode(const Node& node, std::string* out_string) {
-  std::string& out = *out_string;
-  const size_t at = out.size();
+void EncodeNode(const Node& node, std::string* out) {
   switch (node.kind) {
     case NodeKind::kNull:
-      out.push_back(0);
+      out->push_back(0);
       break;
     case NodeKind::kInternal: {
       const InternalNode& n = node.internal;
-      size_t leaves = static_cast<size_t>(std::popcount(static_cast<unsigned>(n.leaves)));
-      out.resize(at + 5 + leaves * kLeafBytes + (n.children.size() - leaves) * kInternalChildBytes);
-      uint8_t* p = reinterpret_cast<uint8_t*>(out.data()) + at;
-      p[0] = 1;
-      p[1] = static_cast<uint8_t>(n.present);
-      p[2] = static_cast<uint8_t>(n.present >> 8);
-      p[3] = static_cast<uint8_t>(n.leaves);
-      p[4] = static_cast<uint8_t>(n.leaves >> 8);
-      p += 5;
+      char head[5] = {1, static_cast<char>(n.present), static_cast<char>(n.present >> 8),
+                      static_cast<char>(n.leaves), static_cast<char>(n.leaves >> 8)};
+      out->append(head, 5);
       size_t i = 0;
       for (unsigned nib = 0; nib < 16; ++nib) {
         if (!n.Has(nib)) continue;
         const ChildRef& c = n.children[i++];
         if (n.IsLeaf(nib)) {
-          PutLeaf(p, n.LeafAt(nib));
-          p += kLeafBytes;
+          PutLeaf(out, n.LeafAt(nib));
         } else {
-          PutU64LE(p, c.version);
-          std::memcpy(p + 8, c.hash.data(), 32);
-          p += kInternalChildBytes;
+          char v[kInternalChildBytes];
+          PutU64LE(reinterpret_cast<uint8_t*>(v), c.version);
+          std::memcpy(v + 8, c.hash.data(), 32);
+          out->append(v, kInternalChildBytes);
         }
       }
       break;
     }
-    case NodeKind::kLeaf: {
-      out.resize(at + 1 + kLeafBytes);
-      uint8_t* p = reinterpret_cast<uint8_t*>(out.data()) + at;
-      p[0] = 2;
-      PutLeaf(p + 1, node.leaf);
+    case NodeKind::kLeaf:
+      out->push_back(2);
+      PutLeaf(out, node.leaf);
       break;
-    }
   }
 }
 
@@ -126,42 +148,43 @@ Result<Node> DecodeNode(ByteView b, const NibblePath& path) {
         return Status::Corruption("state node: internal node that should have collapsed");
       }
       if (path.len >= 64) return Status::Corruption("state node: internal node too deep");
-      if (b.size() != 5 + static_cast<size_t>(leaves) * kLeafBytes +
-                          static_cast<size_t>(count - leaves) * kInternalChildBytes) {
-        return Status::Corruption("state node: internal node has the wrong size");
-      }
       n.children.resize(count);
-      n.leaf_keys.resize(leaves);
-      const uint8_t* p = b.data() + 5;
+      n.leaf_nodes.resize(leaves);
+      size_t pos = 5;
       size_t i = 0;
       size_t j = 0;
       for (unsigned nib = 0; nib < 16; ++nib) {
         if (!n.Has(nib)) continue;
         ChildRef& c = n.children[i++];
         if (n.IsLeaf(nib)) {
-          LeafNode leaf = GetLeaf(p);
+          LeafNode& leaf = n.leaf_nodes[j++];
+          PROBITY_RETURN_IF_ERROR(GetLeaf(b, &pos, &leaf));
           if (!path.Child(nib).IsPrefixOf(leaf.key_hash)) {
             return Status::Corruption("state node: a leaf is not under its slot");
           }
-          n.leaf_keys[j++] = LeafKeys{leaf.key_hash, leaf.value_hash};
-          c.version = leaf.value_version;
+          c.version = 0;
           c.hash = LeafHash(leaf.key_hash, leaf.value_hash);
-          p += kLeafBytes;
         } else {
-          c.version = GetU64LE(p);
-          std::memcpy(c.hash.data(), p + 8, 32);
-          p += kInternalChildBytes;
+          if (b.size() - pos < kInternalChildBytes) {
+            return Status::Corruption("state node: internal node truncated");
+          }
+          c.version = GetU64LE(b.data() + pos);
+          std::memcpy(c.hash.data(), b.data() + pos + 8, 32);
+          pos += kInternalChildBytes;
         }
       }
+      if (pos != b.size()) return Status::Corruption("state node: trailing bytes");
       node.kind = NodeKind::kInternal;
       return node;
     }
-    case 2:
-      if (b.size() != 1 + kLeafBytes) return Status::Corruption("state node: bad lone leaf");
+    case 2: {
       if (path.len != 0) return Status::Corruption("state node: lone leaf below the root");
+      size_t pos = 1;
+      PROBITY_RETURN_IF_ERROR(GetLeaf(b, &pos, &node.leaf));
+      if (pos != b.size()) return Status::Corruption("state node: trailing bytes");
       node.kind = NodeKind::kLeaf;
-      node.leaf = GetLeaf(b.data() + 1);
       return node;
+    }
     default:
       return Status::Corruption("state node: unknown node kind " + std::to_string(b[0]));
   }

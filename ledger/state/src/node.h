@@ -19,19 +19,22 @@
 //             | 0x02 leaf                               lone leaf: the root of a 1-key tree
 //   child    := leaf                                    when bit n of `leaves` is set
 //             | version:u64 hash[32]                   an internal child: its version and hash
-//   leaf     := key_hash[32] value_hash[32] value_version:u64
+//   leaf     := 0x00 key_hash[32] value_hash[32] value_version:u64   value in its own record
+//             | 0x01 key_hash[32] size:u8 value[size]                value inline, size <= 32
 // One child per set bit n of `present` (a child at nibble n), in nibble order; `leaves` is a
 // subset of `present`. An internal node holds at least two children or one internal child: a
 // subtree with a single leaf collapses into that leaf, so leaves sit at the shallowest nibble
-// depth that separates them. `value_version` is the version that wrote the leaf's value; it
-// locates the value record and is not part of any hash.
+// depth that separates them. Values of at most 32 bytes (balances, nonces) are kept in their
+// leaf, which saves a record, a stale-index entry and a read per write; value_hash is then
+// recomputed on decode. Larger values go to a value record that `value_version` names. Neither
+// value_version nor the inline bytes are part of any hash: the leaf hash commits to value_hash.
 #pragma once
 
 #include <array>
 #include <atomic>
-#include <memory>
 #include <bit>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,10 +79,19 @@ struct NibblePathHash {
   }
 };
 
+// Values up to this size live inside their leaf; larger ones in a value record of their own.
+inline constexpr size_t kMaxInlineValue = 32;
+inline constexpr uint8_t kNotInline = 0xff;
+
 struct LeafNode {
   Hash256 key_hash;
   Hash256 value_hash;
-  uint64_t value_version;
+  uint64_t value_version = 0;        // value in its own record: the version that wrote it
+  uint8_t inline_size = kNotInline;  // value inline: its size
+  std::array<uint8_t, kMaxInlineValue> inline_value;
+
+  bool is_inline() const { return inline_size != kNotInline; }
+  ByteView value() const { return ByteView(inline_value.data(), inline_size); }  // if inline
 };
 
 struct Node;
@@ -87,32 +99,24 @@ struct Node;
 // A child slot of an internal node.
 struct ChildRef {
   Hash256 hash;      // leaf: its leaf hash (computed on decode, not stored); internal: stored
-  uint64_t version;  // leaf: the leaf's value_version; internal: the child node's version
+  uint64_t version;  // internal: the child node's version; leaf: unused
   // An internal child held in memory (the latest tree is kept linked this way, so that walking
   // it needs no lookup); null when it must be read by key.
   std::shared_ptr<const Node> node;
 };
 
-struct LeafKeys {
-  Hash256 key_hash;
-  Hash256 value_hash;
-};
-
 struct InternalNode {
   uint16_t present = 0;
   uint16_t leaves = 0;
-  std::vector<ChildRef> children;  // one per set bit of `present`, in nibble order
-  std::vector<LeafKeys> leaf_keys;  // one per set bit of `leaves`, in nibble order
+  std::vector<ChildRef> children;    // one per set bit of `present`, in nibble order
+  std::vector<LeafNode> leaf_nodes;  // one per set bit of `leaves`, in nibble order
 
   bool Has(unsigned nibble) const { return (present >> nibble) & 1; }
   bool IsLeaf(unsigned nibble) const { return (leaves >> nibble) & 1; }
   // REQUIRES: Has(nibble).
   const ChildRef& At(unsigned nibble) const { return children[Below(present, nibble)]; }
   // REQUIRES: IsLeaf(nibble).
-  LeafNode LeafAt(unsigned nibble) const {
-    const LeafKeys& k = leaf_keys[Below(leaves, nibble)];
-    return LeafNode{k.key_hash, k.value_hash, At(nibble).version};
-  }
+  const LeafNode& LeafAt(unsigned nibble) const { return leaf_nodes[Below(leaves, nibble)]; }
 
  private:
   static unsigned Below(uint16_t bits, unsigned nibble) {

@@ -11,8 +11,9 @@
 //       unused low nibble 0). Never overwritten. Every version writes its root at path "".
 //       Leaves live inside their parent's record (node.h).
 //   "v" key_hash[32] version:u64be              -> value
-//       The value that `version` set for the key. A leaf's value_version names its record, so
-//       Get is a walk down the (cached) tree and one point read.
+//       A value of more than 32 bytes that `version` set for the key; its leaf's value_version
+//       names the record. (Values of up to 32 bytes live inside their leaf, node.h.) So Get is
+//       a walk down the in-memory tree, plus one point read for a large value.
 //   "r" version:u64be                          -> root[32]
 //   "s" version:u64be chunk:u32be              -> (len:u8 db_key[len])*
 //       Stale index: the node, value and root records that `version` made unreachable from
@@ -273,9 +274,18 @@ void VersionBuilder::FlushStale() {
 }
 
 LeafNode VersionBuilder::NewLeaf(const Update& u) {
-  batch_->Put(tree_.cf_, AsSlice(ValueDbKey(u.key_hash, version_)),
-              rocksdb::Slice(reinterpret_cast<const char*>(u.value->data()), u.value->size()));
-  return LeafNode{u.key_hash, u.value_hash, version_};
+  LeafNode leaf;
+  leaf.key_hash = u.key_hash;
+  leaf.value_hash = u.value_hash;
+  if (u.value->size() <= kMaxInlineValue) {
+    leaf.inline_size = static_cast<uint8_t>(u.value->size());
+    std::copy(u.value->begin(), u.value->end(), leaf.inline_value.begin());
+  } else {
+    leaf.value_version = version_;
+    batch_->Put(tree_.cf_, AsSlice(ValueDbKey(u.key_hash, version_)),
+                rocksdb::Slice(reinterpret_cast<const char*>(u.value->data()), u.value->size()));
+  }
+  return leaf;
 }
 
 Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
@@ -310,7 +320,7 @@ Result<Sub> VersionBuilder::ApplyToLeaf(const Sub& cur, const NibblePath& path,
     if (u.key_hash == old.key_hash) {
       if (u.value != nullptr && u.value_hash == old.value_hash) continue;  // same value
       keep_old = false;
-      MarkStale(ValueDbKey(old.key_hash, old.value_version));
+      if (!old.is_inline()) MarkStale(ValueDbKey(old.key_hash, old.value_version));
       if (u.value != nullptr) items.push_back(NewLeaf(u));
     } else if (u.value != nullptr) {
       items.push_back(NewLeaf(u));
@@ -414,8 +424,8 @@ Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
     n.present |= static_cast<uint16_t>(1u << i);
     if (s.kind == Sub::kLeaf) {
       n.leaves |= static_cast<uint16_t>(1u << i);
-      n.children.push_back(ChildRef{s.hash, s.leaf.value_version, nullptr});
-      n.leaf_keys.push_back(LeafKeys{s.leaf.key_hash, s.leaf.value_hash});
+      n.children.push_back(ChildRef{s.hash, 0, nullptr});
+      n.leaf_nodes.push_back(s.leaf);
     } else {
       n.children.push_back(ChildRef{s.hash, s.version, link ? s.node : nullptr});
     }
@@ -610,6 +620,7 @@ Result<std::optional<LeafNode>> StateTreeImpl::FindLeaf(
 }
 
 Result<Bytes> StateTreeImpl::ReadValue(uint64_t version, const LeafNode& leaf) const {
+  if (leaf.is_inline()) return ToBytes(leaf.value());
   rocksdb::PinnableSlice v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
                                AsSlice(ValueDbKey(leaf.key_hash, leaf.value_version)), &v);

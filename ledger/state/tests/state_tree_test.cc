@@ -24,6 +24,9 @@ using Model = std::map<std::string, std::string>;
 
 Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
+// Values longer than 32 bytes get a value record of their own; shorter ones live in the leaf.
+const std::string kLarge(33, 'L');
+
 StateWrite Put(const std::string& k, const std::string& v) { return {B(k), B(v)}; }
 StateWrite Del(const std::string& k) { return {B(k), std::nullopt}; }
 
@@ -231,7 +234,10 @@ TEST_CASE("random versions against a std::map model, with reopen") {
       if (rng() % 4 == 0) {
         writes.push_back(Del(k));
       } else {
-        writes.push_back(Put(k, std::to_string(rng() % 5)));  // same values happen often
+        // Same values happen often; one in three is too large to be kept inside its leaf.
+        std::string val = std::to_string(rng() % 5);
+        if (rng() % 3 == 0) val += std::string(40, '+');
+        writes.push_back(Put(k, val));
       }
     }
     ApplyToModel(m, writes);
@@ -359,7 +365,7 @@ TEST_CASE("pruning keeps the kept versions whole and removes the rest") {
       if (rng() % 5 == 0) {
         writes.push_back(Del(k));
       } else {
-        writes.push_back(Put(k, std::to_string(rng())));
+        writes.push_back(Put(k, kLarge + std::to_string(rng())));
       }
     }
     ApplyToModel(m, writes);
@@ -402,7 +408,7 @@ TEST_CASE("pruning keeps the kept versions whole and removes the rest") {
   for (int i = 0; i < 200; ++i) CheckProof(*tree, 40, history[40], "p" + std::to_string(i));
   // The tree goes on after pruning.
   Model m = history[40];
-  std::vector<StateWrite> more = {Put("p1", "new"), Del("p2"), Put("q", "1")};
+  std::vector<StateWrite> more = {Put("p1", kLarge + "new"), Del("p2"), Put("q", kLarge)};
   ApplyToModel(m, more);
   CHECK(Commit(db, *tree, more) == RefRoot(m));
   rocksdb::WriteBatch again;
@@ -455,19 +461,65 @@ TEST_CASE("keys with a long common prefix: deep leaves, empty siblings, collapse
   CheckProof(*tree, 3, m, a);
 }
 
+TEST_CASE("values inside leaves and in records of their own, across the 32-byte boundary") {
+  TempDb db;
+  auto tree = OpenTree(db);
+  Model m;
+  const size_t sizes[] = {0, 1, 31, 32, 33, 100, 5000};
+  std::vector<StateWrite> w;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    std::string k = "size" + std::to_string(i);
+    m[k] = std::string(sizes[i], static_cast<char>('a' + i));
+    w.push_back(Put(k, m[k]));
+  }
+  CHECK(Commit(db, *tree, w) == RefRoot(m));
+  CHECK(db.Count('v') == 3);  // the values of 33, 100 and 5000 bytes
+  // Each key crosses the boundary the other way.
+  w.clear();
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    std::string k = "size" + std::to_string(i);
+    m[k] = sizes[i] > 32 ? "small" : std::string(40, 'B');
+    w.push_back(Put(k, m[k]));
+  }
+  CHECK(Commit(db, *tree, w) == RefRoot(m));
+  for (const auto& [k, v] : m) {
+    CheckGet(
+        *tree, 1,
+        [&] {
+          Model old;
+          for (size_t i = 0; i < std::size(sizes); ++i) {
+            old["size" + std::to_string(i)] = std::string(sizes[i], static_cast<char>('a' + i));
+          }
+          return old;
+        }(),
+        k);
+    CheckGet(*tree, 2, m, k);
+    CheckProof(*tree, 2, m, k);
+  }
+  tree.reset();
+  db.Reopen();
+  tree = OpenTree(db, StateTreeOptions{.node_cache_bytes = 0});
+  for (const auto& kv : m) CheckProof(*tree, 2, m, kv.first);
+  rocksdb::WriteBatch batch;
+  REQUIRE(tree->Prune(2, &batch).ok());
+  db.Write(&batch);
+  CHECK(db.Count('v') == 4);  // the four values now over 32 bytes
+}
+
 TEST_CASE("automatic retention keeps the newest versions") {
   TempDb db;
   auto tree = OpenTree(db, StateTreeOptions{.keep_recent_versions = 3});
   Model m;
   for (int v = 1; v <= 10; ++v) {
-    std::vector<StateWrite> w = {Put("a", std::to_string(v)), Put("b" + std::to_string(v), "x")};
+    std::vector<StateWrite> w = {Put("a", kLarge + std::to_string(v)),
+                                 Put("b" + std::to_string(v), kLarge)};
     if (v > 2) w.push_back(Del("b" + std::to_string(v - 2)));
     ApplyToModel(m, w);
     CHECK(Commit(db, *tree, w) == RefRoot(m));
     uint64_t want_oldest = v > 3 ? v - 2 : 0;
     CHECK(tree->OldestVersion() == want_oldest);
   }
-  CHECK(*tree->Get(8, B("a")) == std::optional<Bytes>(B("8")));
+  CHECK(*tree->Get(8, B("a")) == std::optional<Bytes>(B(kLarge + "8")));
   CHECK(tree->Get(7, B("a")).status().code() == Code::kNotFound);
   CHECK(db.Count('r') == 3);
   // a: the values of versions 8, 9, 10; b9, b10 live; b7 and b8 (deleted by versions 9 and 10)
