@@ -38,7 +38,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cassert>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -83,7 +85,8 @@ struct Sub {
   bool changed = false;
   Hash256 hash{};
   uint64_t version = 0;  // kInternal: the version of the stored node
-  LeafNode leaf{};       // kLeaf
+  // kLeaf: the leaf, in a node the builder keeps alive or in its own store of new leaves.
+  const LeafNode* leaf = nullptr;
   // kInternal: the node, when it is in memory (so that the new parent can link it).
   std::shared_ptr<const Node> node;
 };
@@ -95,7 +98,7 @@ Sub SubFromChild(const InternalNode& node, unsigned nibble) {
   s.hash = c.hash;
   if (node.IsLeaf(nibble)) {
     s.kind = Sub::kLeaf;
-    s.leaf = node.LeafAt(nibble);
+    s.leaf = &node.LeafAt(nibble);
   } else {
     s.kind = Sub::kInternal;
     s.version = c.version;
@@ -116,6 +119,33 @@ struct Pending {
   std::vector<NodeKey> removed;
   std::optional<uint64_t> new_oldest;
   std::vector<NodeKey> pruned_nodes;
+};
+
+// Buffers of one ApplyVersion, kept by the tree between versions so that their memory is
+// reused rather than faulted in again for every block.
+struct BuildBuffers {
+  // Node records are put into the batch in key order: RocksDB's memtable inserts a sorted run
+  // of keys several times faster than the same keys in post-order. Node keys sort by (depth,
+  // path), and the recursion meets the nodes of one depth in path order, so one list per depth
+  // is already sorted. Their values are appended to one buffer.
+  struct NodeRecord {
+    NibblePath path;
+    uint32_t offset;
+    uint32_t size;
+  };
+  std::array<std::vector<NodeRecord>, 65> records_by_depth;
+  std::string node_values;
+  std::string stale_chunk;
+  std::vector<LeafNode> new_leaves;
+  std::vector<const LeafNode*> scratch;  // the leaves of one subtree being rebuilt
+
+  void Clear() {
+    for (auto& r : records_by_depth) r.clear();
+    node_values.clear();
+    stale_chunk.clear();
+    new_leaves.clear();
+    scratch.clear();
+  }
 };
 
 class StateTreeImpl final : public StateTree {
@@ -187,6 +217,7 @@ class StateTreeImpl final : public StateTree {
 
   // Only touched by the serialised ApplyVersion / MarkCommitted / Abandon / Prune.
   std::optional<Pending> pending_;
+  BuildBuffers buffers_;
   unsigned link_depth_ = 0;
 
   mutable std::atomic<uint64_t> node_reads_{0};
@@ -199,9 +230,13 @@ class StateTreeImpl final : public StateTree {
 // Builds one version: the recursion over the touched subtrees, and every record it writes.
 class VersionBuilder {
  public:
+  // `max_new_leaves` bounds the leaves this version writes (one per update at most).
   VersionBuilder(StateTreeImpl& tree, uint64_t version, rocksdb::WriteBatch* batch,
-                 Pending* pending)
-      : tree_(tree), version_(version), batch_(batch), pending_(pending) {}
+                 Pending* pending, BuildBuffers* buffers, size_t max_new_leaves)
+      : tree_(tree), version_(version), batch_(batch), pending_(pending), buf_(*buffers) {
+    buf_.Clear();
+    buf_.new_leaves.reserve(max_new_leaves);
+  }
 
   // The new contents of the subtree at `path` that held `cur`, given the writes that fall in
   // it (sorted by key hash).
@@ -216,9 +251,9 @@ class VersionBuilder {
  private:
   Result<Sub> ApplyToLeaf(const Sub& cur, const NibblePath& path, std::span<const Update> ups);
   Result<Sub> ApplyToInternal(const Sub& cur, const NibblePath& path, std::span<const Update> ups);
-  Sub Build(const NibblePath& path, std::span<const LeafNode> items);
+  Sub Build(const NibblePath& path, std::span<const LeafNode* const> items);
   Sub Assemble(const NibblePath& path, const Sub (&subs)[16]);
-  LeafNode NewLeaf(const Update& u);
+  const LeafNode* NewLeaf(const Update& u);
   void PutNode(const NodeKey& key, std::shared_ptr<const Node> node);
   void MarkStaleNode(const NodeKey& key);
   void MarkStale(const DbKey& db_key);
@@ -228,37 +263,31 @@ class VersionBuilder {
   const uint64_t version_;
   rocksdb::WriteBatch* const batch_;
   Pending* const pending_;
-  // Node records, put into the batch in key order at Finish: RocksDB's memtable inserts a
-  // sorted run of keys several times faster than the same keys in post-order. Their values
-  // are appended to one buffer.
-  struct NodeRecord {
-    DbKey key;
-    uint32_t offset;
-    uint32_t size;
-  };
-  std::vector<NodeRecord> node_records_;
-  std::string node_values_;
-  std::string stale_chunk_;
+  BuildBuffers& buf_;
   uint32_t stale_chunks_ = 0;
-  std::vector<LeafNode> scratch_;  // the leaves of one subtree being rebuilt
+  // Subs point at leaves inside the nodes they came from (held here, or by the old tree), or
+  // at leaves written by this version (in buf_.new_leaves, reserved so that they never move).
+  std::vector<std::shared_ptr<const Node>> read_nodes_;
   uint64_t nodes_written_ = 0;
   uint64_t stale_recorded_ = 0;
 };
 
 void VersionBuilder::PutNode(const NodeKey& key, std::shared_ptr<const Node> node) {
-  size_t at = node_values_.size();
-  EncodeNode(*node, &node_values_);
-  node_records_.push_back(NodeRecord{NodeDbKey(key), static_cast<uint32_t>(at),
-                                     static_cast<uint32_t>(node_values_.size() - at)});
+  size_t at = buf_.node_values.size();
+  EncodeNode(*node, &buf_.node_values);
+  std::vector<BuildBuffers::NodeRecord>& records = buf_.records_by_depth[key.path.len];
+  assert(records.empty() || records.back().path.bytes < key.path.bytes);
+  records.push_back(BuildBuffers::NodeRecord{key.path, static_cast<uint32_t>(at),
+                                             static_cast<uint32_t>(buf_.node_values.size() - at)});
   pending_->nodes.emplace_back(key, std::move(node));
   ++nodes_written_;
 }
 
 void VersionBuilder::MarkStale(const DbKey& db_key) {
-  stale_chunk_.push_back(static_cast<char>(db_key.size()));
-  stale_chunk_.append(db_key.view());
+  buf_.stale_chunk.push_back(static_cast<char>(db_key.size()));
+  buf_.stale_chunk.append(db_key.view());
   ++stale_recorded_;
-  if (stale_chunk_.size() >= kStaleChunkBytes) FlushStale();
+  if (buf_.stale_chunk.size() >= kStaleChunkBytes) FlushStale();
 }
 
 void VersionBuilder::MarkStaleNode(const NodeKey& key) {
@@ -268,13 +297,14 @@ void VersionBuilder::MarkStaleNode(const NodeKey& key) {
 }
 
 void VersionBuilder::FlushStale() {
-  if (stale_chunk_.empty()) return;
-  batch_->Put(tree_.cf_, AsSlice(StaleDbKey(version_, stale_chunks_++)), AsSlice(stale_chunk_));
-  stale_chunk_.clear();
+  if (buf_.stale_chunk.empty()) return;
+  batch_->Put(tree_.cf_, AsSlice(StaleDbKey(version_, stale_chunks_++)), AsSlice(buf_.stale_chunk));
+  buf_.stale_chunk.clear();
 }
 
-LeafNode VersionBuilder::NewLeaf(const Update& u) {
-  LeafNode leaf;
+const LeafNode* VersionBuilder::NewLeaf(const Update& u) {
+  assert(buf_.new_leaves.size() < buf_.new_leaves.capacity());
+  LeafNode& leaf = buf_.new_leaves.emplace_back();
   leaf.key_hash = u.key_hash;
   leaf.value_hash = u.value_hash;
   if (u.value->size() <= kMaxInlineValue) {
@@ -285,7 +315,7 @@ LeafNode VersionBuilder::NewLeaf(const Update& u) {
     batch_->Put(tree_.cf_, AsSlice(ValueDbKey(u.key_hash, version_)),
                 rocksdb::Slice(reinterpret_cast<const char*>(u.value->data()), u.value->size()));
   }
-  return leaf;
+  return &leaf;
 }
 
 Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
@@ -294,7 +324,7 @@ Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
   switch (cur.kind) {
     case Sub::kEmpty: {
       // Build never re-enters Apply, so one scratch vector serves every call.
-      std::vector<LeafNode>& items = scratch_;
+      std::vector<const LeafNode*>& items = buf_.scratch;
       items.clear();
       for (const Update& u : ups) {
         if (u.value != nullptr) items.push_back(NewLeaf(u));
@@ -312,15 +342,15 @@ Result<Sub> VersionBuilder::Apply(const Sub& cur, const NibblePath& path,
 
 Result<Sub> VersionBuilder::ApplyToLeaf(const Sub& cur, const NibblePath& path,
                                         std::span<const Update> ups) {
-  const LeafNode old = cur.leaf;
-  std::vector<LeafNode>& items = scratch_;
+  const LeafNode* old = cur.leaf;
+  std::vector<const LeafNode*>& items = buf_.scratch;
   items.clear();
   bool keep_old = true;
   for (const Update& u : ups) {
-    if (u.key_hash == old.key_hash) {
-      if (u.value != nullptr && u.value_hash == old.value_hash) continue;  // same value
+    if (u.key_hash == old->key_hash) {
+      if (u.value != nullptr && u.value_hash == old->value_hash) continue;  // same value
       keep_old = false;
-      if (!old.is_inline()) MarkStale(ValueDbKey(old.key_hash, old.value_version));
+      if (!old->is_inline()) MarkStale(ValueDbKey(old->key_hash, old->value_version));
       if (u.value != nullptr) items.push_back(NewLeaf(u));
     } else if (u.value != nullptr) {
       items.push_back(NewLeaf(u));
@@ -328,8 +358,9 @@ Result<Sub> VersionBuilder::ApplyToLeaf(const Sub& cur, const NibblePath& path,
   }
   if (keep_old) {
     if (items.empty()) return cur;
-    auto pos = std::lower_bound(items.begin(), items.end(), old.key_hash,
-                                [](const LeafNode& a, const Hash256& k) { return a.key_hash < k; });
+    auto pos =
+        std::lower_bound(items.begin(), items.end(), old->key_hash,
+                         [](const LeafNode* a, const Hash256& k) { return a->key_hash < k; });
     items.insert(pos, old);
   }
   return Build(path, items);
@@ -341,6 +372,7 @@ Result<Sub> VersionBuilder::ApplyToInternal(const Sub& cur, const NibblePath& pa
   std::shared_ptr<const Node> node = cur.node;
   if (node == nullptr) {
     PROBITY_ASSIGN_OR_RETURN(node, tree_.ReadNode(key));
+    read_nodes_.push_back(node);  // its leaves may travel up in Subs
   }
   if (node->kind != NodeKind::kInternal) {
     return Status::Corruption("state tree: expected an internal node at version " +
@@ -372,23 +404,23 @@ Result<Sub> VersionBuilder::ApplyToInternal(const Sub& cur, const NibblePath& pa
   return out;
 }
 
-Sub VersionBuilder::Build(const NibblePath& path, std::span<const LeafNode> items) {
+Sub VersionBuilder::Build(const NibblePath& path, std::span<const LeafNode* const> items) {
   Sub out;
   out.changed = true;
   if (items.empty()) return out;
   if (items.size() == 1) {
     out.kind = Sub::kLeaf;
     out.leaf = items[0];
-    out.hash = LeafHash(items[0].key_hash, items[0].value_hash);
+    out.hash = LeafHash(items[0]->key_hash, items[0]->value_hash);
     return out;
   }
   Sub subs[16];
   const unsigned depth = path.len;
   size_t lo = 0;
   while (lo < items.size()) {
-    unsigned nib = KeyNibble(items[lo].key_hash, depth);
+    unsigned nib = KeyNibble(items[lo]->key_hash, depth);
     size_t hi = lo + 1;
-    while (hi < items.size() && KeyNibble(items[hi].key_hash, depth) == nib) ++hi;
+    while (hi < items.size() && KeyNibble(items[hi]->key_hash, depth) == nib) ++hi;
     subs[nib] = Build(path.Child(nib), items.subspan(lo, hi - lo));
     lo = hi;
   }
@@ -417,6 +449,9 @@ Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
   node->kind = NodeKind::kInternal;
   InternalNode& n = node->internal;
   n.children.reserve(count);
+  unsigned leaves = 0;
+  for (const Sub& s : subs) leaves += s.kind == Sub::kLeaf;
+  n.leaf_nodes.reserve(leaves);
   const bool link = path.len + 1u < pending_->link_depth;
   for (unsigned i = 0; i < 16; ++i) {
     const Sub& s = subs[i];
@@ -425,7 +460,7 @@ Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
     if (s.kind == Sub::kLeaf) {
       n.leaves |= static_cast<uint16_t>(1u << i);
       n.children.push_back(ChildRef{s.hash, 0, nullptr});
-      n.leaf_nodes.push_back(s.leaf);
+      n.leaf_nodes.push_back(*s.leaf);
     } else {
       n.children.push_back(ChildRef{s.hash, s.version, link ? s.node : nullptr});
     }
@@ -452,7 +487,7 @@ Result<Hash256> VersionBuilder::PlaceRoot(const Sub& root, uint64_t base) {
     case Sub::kLeaf: {
       auto node = std::make_shared<Node>();
       node->kind = NodeKind::kLeaf;
-      node->leaf = root.leaf;
+      node->leaf = *root.leaf;
       node->Track(&tree_.live_bytes_);
       pending_->root_node = node;
       PutNode(key, std::move(node));
@@ -480,10 +515,11 @@ void VersionBuilder::Finish(uint64_t base, const Hash256& root) {
     MarkStale(RootDbKey(base));
   }
   FlushStale();
-  std::sort(node_records_.begin(), node_records_.end(),
-            [](const NodeRecord& a, const NodeRecord& b) { return a.key < b.key; });
-  for (const NodeRecord& r : node_records_) {
-    batch_->Put(tree_.cf_, AsSlice(r.key), rocksdb::Slice(node_values_.data() + r.offset, r.size));
+  for (const std::vector<BuildBuffers::NodeRecord>& records : buf_.records_by_depth) {
+    for (const BuildBuffers::NodeRecord& r : records) {
+      batch_->Put(tree_.cf_, AsSlice(NodeDbKey(NodeKey{version_, r.path})),
+                  rocksdb::Slice(buf_.node_values.data() + r.offset, r.size));
+    }
   }
   batch_->Put(tree_.cf_, AsSlice(RootDbKey(version_)),
               rocksdb::Slice(reinterpret_cast<const char*>(root.data()), root.size()));
@@ -495,31 +531,36 @@ void VersionBuilder::Finish(uint64_t base, const Hash256& root) {
 }
 
 // The writes of a version, one per key hash (the last one wins), sorted by key hash.
-std::vector<Update> PrepareUpdates(const std::vector<StateWrite>& writes) {
-  std::vector<std::pair<Update, size_t>> tagged;
-  tagged.reserve(writes.size());
+void PrepareUpdates(const std::vector<StateWrite>& writes, std::vector<Update>* out) {
+  std::vector<Update> all(writes.size());
+  // Sorted by (first 8 bytes of the key hash, then the rest, then position): small elements
+  // to move, and the tie-break on position makes the last write of a key the last of its run.
+  std::vector<std::pair<uint64_t, uint32_t>> order(writes.size());
   for (size_t i = 0; i < writes.size(); ++i) {
     const StateWrite& w = writes[i];
-    Update u{KeyHash(w.key), {}, nullptr};
+    Update& u = all[i];
+    u.key_hash = KeyHash(w.key);
+    u.value = nullptr;
     if (w.value) {
       u.value = &*w.value;
       u.value_hash = ValueHash(*w.value);
     }
-    tagged.emplace_back(u, i);
+    order[i] = {GetU64BE(u.key_hash.data()), static_cast<uint32_t>(i)};
   }
-  std::sort(tagged.begin(), tagged.end(), [](const auto& a, const auto& b) {
-    if (a.first.key_hash != b.first.key_hash) return a.first.key_hash < b.first.key_hash;
+  std::sort(order.begin(), order.end(), [&all](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    const Hash256& ka = all[a.second].key_hash;
+    const Hash256& kb = all[b.second].key_hash;
+    if (ka != kb) return ka < kb;
     return a.second < b.second;
   });
-  std::vector<Update> out;
-  out.reserve(tagged.size());
-  for (size_t i = 0; i < tagged.size(); ++i) {
-    if (i + 1 < tagged.size() && tagged[i + 1].first.key_hash == tagged[i].first.key_hash) {
-      continue;
-    }
-    out.push_back(tagged[i].first);
+  out->clear();
+  out->reserve(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Update& u = all[order[i].second];
+    if (i + 1 < order.size() && all[order[i + 1].second].key_hash == u.key_hash) continue;
+    out->push_back(u);
   }
-  return out;
 }
 
 Status StateTreeImpl::Load() {
@@ -679,20 +720,20 @@ Result<Hash256> StateTreeImpl::ApplyVersion(uint64_t version, const std::vector<
   pending.link_depth = link_depth_;
   pending.nodes.reserve(writes.size() + 16);
 
-  std::vector<Update> ups = PrepareUpdates(writes);
-  VersionBuilder builder(*this, version, batch, &pending);
+  std::vector<Update> ups;
+  PrepareUpdates(writes, &ups);
+  VersionBuilder builder(*this, version, batch, &pending, &buffers_, ups.size());
+  // Held until the version is built: Subs may point into it.
+  PROBITY_ASSIGN_OR_RETURN(const std::shared_ptr<const Node> base_root_node, RootNode(base));
   Sub root;
-  {
-    PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, RootNode(base));
-    root.hash = base_root;
-    root.version = base;
-    if (node->kind == NodeKind::kInternal) {
-      root.kind = Sub::kInternal;
-      root.node = std::move(node);
-    } else if (node->kind == NodeKind::kLeaf) {
-      root.kind = Sub::kLeaf;
-      root.leaf = node->leaf;
-    }
+  root.hash = base_root;
+  root.version = base;
+  if (base_root_node->kind == NodeKind::kInternal) {
+    root.kind = Sub::kInternal;
+    root.node = base_root_node;
+  } else if (base_root_node->kind == NodeKind::kLeaf) {
+    root.kind = Sub::kLeaf;
+    root.leaf = &base_root_node->leaf;
   }
   PROBITY_ASSIGN_OR_RETURN(Sub new_root, builder.Apply(root, NibblePath{}, ups));
   PROBITY_ASSIGN_OR_RETURN(Hash256 root_hash, builder.PlaceRoot(new_root, base));
