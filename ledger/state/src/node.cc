@@ -89,8 +89,7 @@ bool NibblePath::IsPrefixOf(const Hash256& key_hash) const {
 size_t Node::MemoryCharge() const {
   // Plus about 16 bytes of allocator overhead per block (the node with its shared_ptr
   // control block, and the two arrays).
-  return sizeof(Node) + 48 + internal.children.capacity() * sizeof(ChildRef) +
-         internal.leaf_nodes.capacity() * sizeof(LeafNode);
+  return sizeof(Node) + 32 + internal.children.capacity() * sizeof(ChildRef);
 }
 
 void EncodeNode(const Node& node, std::string* out) {
@@ -120,7 +119,7 @@ void EncodeNode(const Node& node, std::string* out) {
     }
     case NodeKind::kLeaf:
       out->push_back(2);
-      PutLeaf(out, node.leaf);
+      PutLeaf(out, node.lone_leaf());
       break;
   }
 }
@@ -140,7 +139,6 @@ Result<Node> DecodeNode(ByteView b, const NibblePath& path) {
       n.present = static_cast<uint16_t>(b[1] | (b[2] << 8));
       n.leaves = static_cast<uint16_t>(b[3] | (b[4] << 8));
       int count = std::popcount(static_cast<unsigned>(n.present));
-      int leaves = std::popcount(static_cast<unsigned>(n.leaves));
       if ((n.leaves & ~n.present) != 0) {
         return Status::Corruption("state node: leaf bit set for a missing child");
       }
@@ -149,15 +147,13 @@ Result<Node> DecodeNode(ByteView b, const NibblePath& path) {
       }
       if (path.len >= 64) return Status::Corruption("state node: internal node too deep");
       n.children.resize(count);
-      n.leaf_nodes.resize(leaves);
       size_t pos = 5;
       size_t i = 0;
-      size_t j = 0;
       for (unsigned nib = 0; nib < 16; ++nib) {
         if (!n.Has(nib)) continue;
         ChildRef& c = n.children[i++];
         if (n.IsLeaf(nib)) {
-          LeafNode& leaf = n.leaf_nodes[j++];
+          LeafNode& leaf = c.leaf;
           PROBITY_RETURN_IF_ERROR(GetLeaf(b, &pos, &leaf));
           if (!path.Child(nib).IsPrefixOf(leaf.key_hash)) {
             return Status::Corruption("state node: a leaf is not under its slot");
@@ -180,10 +176,10 @@ Result<Node> DecodeNode(ByteView b, const NibblePath& path) {
     case 2: {
       if (path.len != 0) return Status::Corruption("state node: lone leaf below the root");
       size_t pos = 1;
-      PROBITY_RETURN_IF_ERROR(GetLeaf(b, &pos, &node.leaf));
+      LeafNode leaf;
+      PROBITY_RETURN_IF_ERROR(GetLeaf(b, &pos, &leaf));
       if (pos != b.size()) return Status::Corruption("state node: trailing bytes");
-      node.kind = NodeKind::kLeaf;
-      return node;
+      return Node::LoneLeaf(leaf);
     }
     default:
       return Status::Corruption("state node: unknown node kind " + std::to_string(b[0]));
@@ -207,7 +203,7 @@ Hash256 NodeHash(const Node& node) {
     case NodeKind::kInternal:
       return SlotRangeHash(node.internal, 0, 16);
     case NodeKind::kLeaf:
-      return LeafHash(node.leaf.key_hash, node.leaf.value_hash);
+      return LeafHash(node.lone_leaf().key_hash, node.lone_leaf().value_hash);
     case NodeKind::kNull:
       break;
   }

@@ -96,47 +96,44 @@ struct LeafNode {
 
 struct Node;
 
-// A child slot of an internal node.
+// A child slot of an internal node (leaf and internal children share one array, so that a
+// node costs two allocations, not three).
 struct ChildRef {
-  Hash256 hash;      // leaf: its leaf hash (computed on decode, not stored); internal: stored
-  uint64_t version;  // internal: the child node's version; leaf: unused
-  // An internal child held in memory (the latest tree is kept linked this way, so that walking
-  // it needs no lookup); null when it must be read by key.
+  Hash256 hash;          // leaf: its leaf hash (computed on decode, not stored); internal: stored
+  uint64_t version = 0;  // internal: the child node's version
+  // Internal: the child when it is held in memory (the latest tree is kept linked this way,
+  // so that walking it needs no lookup); null when it must be read by key.
   std::shared_ptr<const Node> node;
+  LeafNode leaf;  // leaf: the leaf
 };
 
 struct InternalNode {
   uint16_t present = 0;
   uint16_t leaves = 0;
-  std::vector<ChildRef> children;    // one per set bit of `present`, in nibble order
-  std::vector<LeafNode> leaf_nodes;  // one per set bit of `leaves`, in nibble order
+  std::vector<ChildRef> children;  // one per set bit of `present`, in nibble order
 
   bool Has(unsigned nibble) const { return (present >> nibble) & 1; }
   bool IsLeaf(unsigned nibble) const { return (leaves >> nibble) & 1; }
   // REQUIRES: Has(nibble).
-  const ChildRef& At(unsigned nibble) const { return children[Below(present, nibble)]; }
-  // REQUIRES: IsLeaf(nibble).
-  const LeafNode& LeafAt(unsigned nibble) const { return leaf_nodes[Below(leaves, nibble)]; }
-
- private:
-  static unsigned Below(uint16_t bits, unsigned nibble) {
-    return static_cast<unsigned>(std::popcount(static_cast<unsigned>(bits & ((1u << nibble) - 1))));
+  const ChildRef& At(unsigned nibble) const {
+    return children[std::popcount(static_cast<unsigned>(present & ((1u << nibble) - 1)))];
   }
+  // REQUIRES: IsLeaf(nibble).
+  const LeafNode& LeafAt(unsigned nibble) const { return At(nibble).leaf; }
 };
 
 enum class NodeKind : uint8_t { kNull = 0, kInternal = 1, kLeaf = 2 };
 
 struct Node {
   NodeKind kind = NodeKind::kNull;
-  InternalNode internal;  // when kind == kInternal
-  LeafNode leaf{};        // when kind == kLeaf
+  // kInternal: the node. kLeaf (a lone leaf, the root of a 1-key tree): children[0].leaf.
+  InternalNode internal;
 
   Node() = default;
   // Moves the contents; the tracking (if any) moves with them.
   Node(Node&& o) noexcept
       : kind(o.kind),
         internal(std::move(o.internal)),
-        leaf(o.leaf),
         live_bytes_(std::exchange(o.live_bytes_, nullptr)),
         charge_(o.charge_) {}
   Node& operator=(Node&&) = delete;
@@ -144,6 +141,16 @@ struct Node {
   ~Node() {
     if (live_bytes_ != nullptr) live_bytes_->fetch_sub(charge_, std::memory_order_relaxed);
   }
+
+  static Node LoneLeaf(const LeafNode& leaf) {
+    Node n;
+    n.kind = NodeKind::kLeaf;
+    n.internal.children.resize(1);
+    n.internal.children[0].leaf = leaf;
+    return n;
+  }
+  // REQUIRES: kind == kLeaf.
+  const LeafNode& lone_leaf() const { return internal.children[0].leaf; }
 
   // Approximate bytes held in memory by this node alone.
   size_t MemoryCharge() const;

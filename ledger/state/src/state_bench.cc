@@ -92,7 +92,7 @@ Result<StateBenchResult> Run(const StateBenchOptions& o, Db& d) {
     size_t batch_bytes = 0;
   };
   auto commit = [&](const std::vector<StateWrite>& writes, Timing* t) -> Status {
-    rocksdb::WriteBatch batch;
+    rocksdb::WriteBatch batch(writes.size() * 300);
     uint64_t v = tree->LatestVersion() + 1;
     auto t0 = Clock::now();
     double cpu0 = ThreadCpuSeconds();

@@ -449,9 +449,6 @@ Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
   node->kind = NodeKind::kInternal;
   InternalNode& n = node->internal;
   n.children.reserve(count);
-  unsigned leaves = 0;
-  for (const Sub& s : subs) leaves += s.kind == Sub::kLeaf;
-  n.leaf_nodes.reserve(leaves);
   const bool link = path.len + 1u < pending_->link_depth;
   for (unsigned i = 0; i < 16; ++i) {
     const Sub& s = subs[i];
@@ -459,10 +456,9 @@ Sub VersionBuilder::Assemble(const NibblePath& path, const Sub (&subs)[16]) {
     n.present |= static_cast<uint16_t>(1u << i);
     if (s.kind == Sub::kLeaf) {
       n.leaves |= static_cast<uint16_t>(1u << i);
-      n.children.push_back(ChildRef{s.hash, 0, nullptr});
-      n.leaf_nodes.push_back(*s.leaf);
+      n.children.push_back(ChildRef{s.hash, 0, nullptr, *s.leaf});
     } else {
-      n.children.push_back(ChildRef{s.hash, s.version, link ? s.node : nullptr});
+      n.children.push_back(ChildRef{s.hash, s.version, link ? s.node : nullptr, LeafNode{}});
     }
   }
   node->Track(&tree_.live_bytes_);
@@ -485,9 +481,7 @@ Result<Hash256> VersionBuilder::PlaceRoot(const Sub& root, uint64_t base) {
       return EmptySubtreeHash();
     }
     case Sub::kLeaf: {
-      auto node = std::make_shared<Node>();
-      node->kind = NodeKind::kLeaf;
-      node->leaf = *root.leaf;
+      auto node = std::make_shared<Node>(Node::LoneLeaf(*root.leaf));
       node->Track(&tree_.live_bytes_);
       pending_->root_node = node;
       PutNode(key, std::move(node));
@@ -638,7 +632,7 @@ Result<std::optional<LeafNode>> StateTreeImpl::FindLeaf(
       case NodeKind::kNull:
         return std::optional<LeafNode>();
       case NodeKind::kLeaf:
-        return std::optional<LeafNode>(node->leaf);
+        return std::optional<LeafNode>(node->lone_leaf());
       case NodeKind::kInternal:
         break;
     }
@@ -733,7 +727,7 @@ Result<Hash256> StateTreeImpl::ApplyVersion(uint64_t version, const std::vector<
     root.node = base_root_node;
   } else if (base_root_node->kind == NodeKind::kLeaf) {
     root.kind = Sub::kLeaf;
-    root.leaf = &base_root_node->leaf;
+    root.leaf = &base_root_node->lone_leaf();
   }
   PROBITY_ASSIGN_OR_RETURN(Sub new_root, builder.Apply(root, NibblePath{}, ups));
   PROBITY_ASSIGN_OR_RETURN(Hash256 root_hash, builder.PlaceRoot(new_root, base));
