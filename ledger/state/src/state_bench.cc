@@ -200,7 +200,8 @@ Result<StateBenchResult> Run(const StateBenchOptions& o, Db& d) {
 Result<StateBenchResult> RunStateBench(const StateBenchOptions& o) {
   if (o.dir.empty()) return Status::InvalidArgument("bench: a database directory is needed");
   std::error_code ec;
-  if (std::filesystem::exists(o.dir, ec) && !std::filesystem::is_empty(o.dir, ec)) {
+  const bool existed = std::filesystem::exists(o.dir, ec);
+  if (existed && !std::filesystem::is_empty(o.dir, ec)) {
     return Status::InvalidArgument("bench: " + o.dir + " exists and is not empty");
   }
   Result<StateBenchResult> r = Status::Internal("bench: not run");
@@ -208,7 +209,14 @@ Result<StateBenchResult> RunStateBench(const StateBenchOptions& o) {
     Db d;
     r = Run(o, d);
   }
-  std::filesystem::remove_all(o.dir, ec);
+  // Leaves a directory the caller made, empty; removes one it made itself.
+  if (existed) {
+    for (const auto& entry : std::filesystem::directory_iterator(o.dir, ec)) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  } else {
+    std::filesystem::remove_all(o.dir, ec);
+  }
   return r;
 }
 

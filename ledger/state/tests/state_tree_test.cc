@@ -547,6 +547,21 @@ TEST_CASE("readers of committed versions run while the next version is applied")
       }
     }
   });
+  // A second reader follows the latest version as it moves.
+  std::atomic<int> latest_checked{0};
+  std::thread follower([&] {
+    int i = 0;
+    while (!stop.load()) {
+      uint64_t v = tree->LatestVersion();
+      auto root = tree->Root(v);
+      std::string k = "r" + std::to_string(i++ % 2500);
+      auto got = tree->GetWithProof(v, B(k));
+      if (!root.ok() || !got.ok() || !VerifyStateProof(*root, B(k), got->first, got->second).ok()) {
+        failures.fetch_add(1);
+      }
+      latest_checked.fetch_add(1);
+    }
+  });
   for (int v = 2; v <= 20; ++v) {
     std::vector<StateWrite> u;
     for (int i = 0; i < 300; ++i) u.push_back(Put("r" + std::to_string((i * 7 + v) % 2500), "u"));
@@ -554,7 +569,9 @@ TEST_CASE("readers of committed versions run while the next version is applied")
   }
   stop.store(true);
   reader.join();
+  follower.join();
   CHECK(failures.load() == 0);
+  CHECK(latest_checked.load() > 0);
 }
 
 }  // namespace

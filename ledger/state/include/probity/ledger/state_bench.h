@@ -19,7 +19,7 @@
 namespace probity::ledger {
 
 struct StateBenchOptions {
-  std::string dir;  // REQUIRES: non-empty; must not exist or be empty
+  std::string dir;  // REQUIRES: non-empty; absent (created and removed) or an empty directory
   uint64_t initial_keys = 200'000;
   uint64_t versions = 10;
   uint64_t writes_per_version = 40'000;
