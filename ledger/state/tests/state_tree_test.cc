@@ -527,6 +527,64 @@ TEST_CASE("automatic retention keeps the newest versions") {
   CHECK(db.Count('v') == 3 + 2 + 2);
 }
 
+// Every record of the state family, with the stale index flattened to a sorted list of entries
+// (its chunking may differ between builds of one version; its content may not).
+std::map<std::string, std::string> Snapshot(TempDb& db) {
+  std::map<std::string, std::string> out;
+  std::vector<std::string> stale;
+  std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.cf()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string k = it->key().ToString(), v = it->value().ToString();
+    if (k[0] != 's') {
+      out[k] = v;
+      continue;
+    }
+    for (size_t pos = 0; pos < v.size(); pos += 1 + static_cast<uint8_t>(v[pos])) {
+      stale.push_back(k.substr(0, 9) + v.substr(pos + 1, static_cast<uint8_t>(v[pos])));
+    }
+  }
+  std::sort(stale.begin(), stale.end());
+  for (size_t i = 0; i < stale.size(); ++i) out["stale#" + std::to_string(i)] = stale[i];
+  return out;
+}
+
+TEST_CASE("building a version on several threads gives the same records as on one") {
+  std::mt19937_64 rng(4242);
+  std::vector<std::vector<StateWrite>> versions;
+  for (int v = 0; v < 6; ++v) {
+    std::vector<StateWrite> w;
+    size_t n = v == 3 ? 50 : 1500 + rng() % 3000;  // one small version, built on one thread
+    for (size_t i = 0; i < n; ++i) {
+      std::string k = "t" + std::to_string(rng() % 6000);
+      if (v > 0 && rng() % 4 == 0) {
+        w.push_back(Del(k));
+      } else {
+        w.push_back(Put(k, rng() % 2 ? std::to_string(rng()) : kLarge + std::to_string(rng())));
+      }
+    }
+    versions.push_back(std::move(w));
+  }
+  TempDb one, many;
+  auto t1 = OpenTree(one, StateTreeOptions{.apply_threads = 1});
+  auto t4 = OpenTree(many, StateTreeOptions{.apply_threads = 4});
+  Model m;
+  for (const auto& w : versions) {
+    ApplyToModel(m, w);
+    Hash256 r1 = Commit(one, *t1, w);
+    CHECK(Commit(many, *t4, w) == r1);
+    CHECK(r1 == RefRoot(m));
+  }
+  CHECK(Snapshot(one) == Snapshot(many));
+  for (auto* db : {&one, &many}) {
+    auto& tree = db == &one ? t1 : t4;
+    rocksdb::WriteBatch batch;
+    REQUIRE(tree->Prune(5, &batch).ok());
+    db->Write(&batch);
+  }
+  CHECK(Snapshot(one) == Snapshot(many));
+  for (int i = 0; i < 6000; i += 13) CheckProof(*t4, 6, m, "t" + std::to_string(i));
+}
+
 TEST_CASE("readers of committed versions run while the next version is applied") {
   TempDb db;
   auto tree = OpenTree(db, StateTreeOptions{.node_cache_bytes = 1 << 20});

@@ -35,7 +35,7 @@ struct StateBenchResult {
   double writes_per_s = 0;       // apply phase: writes / (ApplyVersion + Write + MarkCommitted)
   double version_ms_mean = 0;    // ApplyVersion + Write + MarkCommitted, per version
   double apply_ms_mean = 0;      // ApplyVersion alone
-  double apply_cpu_ms_mean = 0;  // its CPU time (the same unless the machine is busy)
+  double apply_cpu_ms_mean = 0;  // its CPU time on all its threads
   double apply_ms_max = 0;
   double write_ms_mean = 0;     // DB::Write of the version's batch (synced if `sync`)
   double mark_ms_mean = 0;      // MarkCommitted
