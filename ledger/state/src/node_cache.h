@@ -1,8 +1,10 @@
-// A bounded, thread-safe cache of decoded state-tree nodes that follows the latest tree.
+// A bounded, thread-safe cache of decoded state-tree nodes by (version, path): the second tier
+// behind the linked in-memory tree (state_tree.cc), for nodes below the link depth and nodes
+// read from RocksDB.
 //
 // It holds at most one node per nibble path: the newest one it has seen. Committing a version
-// overwrites, path by path, the nodes that version replaced with the ones it wrote, so the
-// cache tracks the latest tree without a separate eviction per replaced node, and a lookup of
+// inserts the unlinked nodes it wrote, which overwrite, path by path, the nodes they replace, so
+// the cache follows the latest tree without a separate eviction per replaced node, and a lookup of
 // a node of an older version at a path that has moved on is a miss (read from RocksDB, whose
 // block cache serves such rare reads of past versions). Node keys are immutable once
 // committed, so a cached node is never wrong; only nodes of committed versions are inserted

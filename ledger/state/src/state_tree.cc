@@ -30,8 +30,15 @@
 // hashed once, bottom up, as the recursion returns. Leaves are placed at the shallowest nibble
 // depth that separates them: an insert next to a leaf pushes both down, a delete that leaves a
 // single leaf in a subtree pulls it up (collapse), so the tree's depth grows with log16 of the
-// number of keys. A write of the value a key already has changes nothing. Nodes are read
-// through a bounded cache of decoded nodes that follows the latest tree (node_cache.h).
+// number of keys. A write of the value a key already has changes nothing. A large version is
+// split by the root's 16 subtrees over StateTreeOptions::apply_threads builders. Records are
+// gathered first and put into the batch in key order at the end.
+//
+// Memory: the latest tree is kept decoded and linked parent to child (Node::children[].node)
+// down to a depth that keeps all decoded nodes within StateTreeOptions::node_cache_bytes;
+// nodes below it, and nodes of older versions, are read through a cache by key
+// (node_cache.h). A new version shares every unchanged node with the previous one; the nodes
+// it replaced are freed at MarkCommitted (or when the last reader of the old version is done).
 #include "probity/ledger/state_tree.h"
 
 #include <rocksdb/db.h>
