@@ -121,8 +121,8 @@ class StateTree {
   // the earlier attempt (as Abandon would). Every version gets a root, also with no writes.
   // kFailedPrecondition if `version` != LatestVersion() + 1; kIOError / kCorruption if a node
   // cannot be read. On error `batch` may hold a partial version and must be discarded.
-  // A version adds about 250 bytes per written key to `batch` (at 10^5..10^6 keys); building
-  // the batch with rocksdb::WriteBatch(reserved_bytes) spares it regrowing.
+  // A version adds about 250 (10^5 keys) to 550 (10^6 keys) bytes per written key to `batch`;
+  // building the batch with rocksdb::WriteBatch(reserved_bytes) spares it regrowing.
   virtual Result<Hash256> ApplyVersion(uint64_t version, const std::vector<StateWrite>& writes,
                                        rocksdb::WriteBatch* batch) = 0;
   // REQUIRES: the batch of ApplyVersion(version) has been written. Aborts if `version` is not
