@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "probity/primitives/hex.h"
+
 namespace test_data {
 inline std::string Path(const std::string& name) {
   return std::string(PROBITY_TEST_DATA_DIR) + "/workloads/" + name;
