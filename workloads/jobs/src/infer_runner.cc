@@ -6,14 +6,13 @@
 namespace probity::workloads::internal {
 
 Status CheckInferBounds(const ClassifierArch& arch, uint64_t slice_len) {
-  const uint64_t macs = slice_len * arch.ForwardMultiplyAdds();
-  if (macs > kMaxSegmentMultiplyAdds) {
-    return Status::OutOfRange("a slice of " + std::to_string(slice_len) + " images costs " +
-                              std::to_string(macs) +
-                              " multiply-adds with this model, above the segment bound of " +
-                              std::to_string(kMaxSegmentMultiplyAdds) + ": use slice_size <= " +
-                              std::to_string(std::max<uint64_t>(
-                                  1, kMaxSegmentMultiplyAdds / arch.ForwardMultiplyAdds())));
+  const uint64_t macs = slice_len * arch.ForwardCost();
+  if (macs > kMaxSegmentCost) {
+    return Status::OutOfRange(
+        "a slice of " + std::to_string(slice_len) + " images costs " + std::to_string(macs) +
+        " cost units with this model, above the segment bound of " +
+        std::to_string(kMaxSegmentCost) + ": use slice_size <= " +
+        std::to_string(std::max<uint64_t>(1, kMaxSegmentCost / arch.ForwardCost())));
   }
   uint64_t model_bytes = 0;
   for (const auto& [name, shape] : arch.ParameterShapes()) {

@@ -112,8 +112,12 @@ Result<Hash256> TrainRunner::SegmentOutputHash(uint64_t segment) {
     PROBITY_ASSIGN_OR_RETURN(auto named, net_->HashTensors(net_->ParameterTensors()));
     return ModelIdFromHashes(named);
   }
-  PROBITY_ASSIGN_OR_RETURN(auto named, net_->HashTensors(net_->StateTensors()));
-  return TrainStateHashFromHashes(job_input_hash_, (segment + 1) * spec_.steps_per_segment, named);
+  if (!state_hasher_) {
+    PROBITY_ASSIGN_OR_RETURN(state_hasher_,
+                             DeviceStateHasher::Create(backend_, net_->StateTensors()));
+  }
+  PROBITY_ASSIGN_OR_RETURN(NamedChunkHashes named, state_hasher_->Hash());
+  return TrainStateHashFromChunks(job_input_hash_, (segment + 1) * spec_.steps_per_segment, named);
 }
 
 Result<TensorMap> TrainRunner::DownloadState() { return net_->Download(net_->StateTensors()); }

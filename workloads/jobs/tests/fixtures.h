@@ -53,10 +53,13 @@ inline probity::workloads::JobSpec SmallTrainSpec(const std::string& arch = "mlp
   }
   if (optimizer == "adam") {
     text +=
-        "optimizer = \"adam\"\nlearning_rate = 0.002\nbeta1 = 0.9\nbeta2 = 0.999\n"
+        "optimizer = \"adam\"\nlearning_rate = 0.002\nlearning_rate_decay = 0.9\nbeta1 = "
+        "0.9\nbeta2 = 0.999\n"
         "epsilon = 1e-8\n";
   } else {
-    text += "optimizer = \"sgd-momentum\"\nlearning_rate = 0.05\nmomentum = 0.9\n";
+    text +=
+        "optimizer = \"sgd-momentum\"\nlearning_rate = 0.05\nlearning_rate_decay = 1\nmomentum = "
+        "0.9\n";
   }
   auto spec = probity::workloads::ParseJobSpec(text);
   REQUIRE_MESSAGE(spec.ok(), spec.status().ToString());

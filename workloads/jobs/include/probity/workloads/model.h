@@ -38,8 +38,8 @@ struct ClassifierArch {
   }
   // Parameter tensors (name, shape) in bytewise name order.
   std::vector<std::pair<std::string, Shape>> ParameterShapes() const;
-  // Multiply-adds of the forward pass of one image.
-  uint64_t ForwardMultiplyAdds() const;
+  // Cost of the forward pass of one image (job_spec.h's units).
+  uint64_t ForwardCost() const;
   friend bool operator==(const ClassifierArch&, const ClassifierArch&) = default;
 };
 
