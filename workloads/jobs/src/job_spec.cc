@@ -334,6 +334,15 @@ Result<TrainSpec> TrainFromText(Fields& f) {
   PROBITY_ASSIGN_OR_RETURN(s.seed, f.Unsigned("seed", 0, UINT64_MAX));
   PROBITY_ASSIGN_OR_RETURN(uint64_t sps, f.Unsigned("steps_per_segment", 1, UINT32_MAX));
   s.steps_per_segment = static_cast<uint32_t>(sps);
+  PROBITY_ASSIGN_OR_RETURN(std::string augment, f.String("augment"));
+  if (augment == "none") {
+    s.augment = Augmentation::kNone;
+  } else if (augment == "mirror") {
+    s.augment = Augmentation::kMirror;
+  } else {
+    return LineError(f.raw["augment"].line,
+                     "augment must be \"none\" or \"mirror\", got \"" + augment + "\"");
+  }
   std::string context =
       "train-classifier with architecture \"" + arch + "\" and optimizer \"" + opt + "\"";
   PROBITY_RETURN_IF_ERROR(f.CheckAllUsed(context));
@@ -427,6 +436,9 @@ Status ValidateTrain(const TrainSpec& s) {
     return Status::OutOfRange("epochs is outside [1, " + std::to_string(kMaxEpochs) + "]");
   }
   if (s.steps_per_segment < 1) return Status::OutOfRange("steps_per_segment must be at least 1");
+  if (s.augment != Augmentation::kNone && s.augment != Augmentation::kMirror) {
+    return Status::InvalidArgument("unknown augmentation");
+  }
   const uint64_t state = TrainStateBytes(s);
   if (state > kMaxStateBytes) {
     return Status::OutOfRange("the model and optimiser state take " + std::to_string(state) +
@@ -555,6 +567,7 @@ std::string FormatJobSpec(const JobSpec& spec) {
     line("epochs", std::to_string(s.epochs));
     line("seed", std::to_string(s.seed));
     line("steps_per_segment", std::to_string(s.steps_per_segment));
+    line("augment", quoted(s.augment == Augmentation::kMirror ? "mirror" : "none"));
   } else {
     const InferSpec& s = spec.infer;
     line("model", quoted(ToHex(s.model)));
@@ -593,6 +606,7 @@ Bytes EncodeJobSpec(const JobSpec& spec) {
     w.U32(s.epochs);
     w.U64(s.seed);
     w.U32(s.steps_per_segment);
+    w.U8(static_cast<uint8_t>(s.augment));
   } else {
     const InferSpec& s = spec.infer;
     w.Raw(s.model);
@@ -662,6 +676,10 @@ Result<JobSpec> DecodeJobSpec(ByteView bytes) {
       PROBITY_RETURN_IF_ERROR(r.U32(&s.epochs));
       PROBITY_RETURN_IF_ERROR(r.U64(&s.seed));
       PROBITY_RETURN_IF_ERROR(r.U32(&s.steps_per_segment));
+      uint8_t augment;
+      PROBITY_RETURN_IF_ERROR(r.U8(&augment));
+      if (augment > 1) return Status::Corruption("unknown augmentation");
+      s.augment = static_cast<Augmentation>(augment);
     } else if (kind == static_cast<uint8_t>(JobKind::kInferClassifier)) {
       spec.kind = JobKind::kInferClassifier;
       PROBITY_RETURN_IF_ERROR(ReadHash(r, &spec.infer.model));
@@ -697,6 +715,7 @@ batch_size = 64
 epochs = 10
 seed = 1
 steps_per_segment = 20
+augment = "none"
 )";
 
 const char* const kReferenceCnnSpecText = R"(kind = "train-classifier"
@@ -715,6 +734,7 @@ batch_size = 32
 epochs = 15
 seed = 1
 steps_per_segment = 1
+augment = "mirror"
 )";
 
 JobSpec ReferenceMlpSpec() { return ParseJobSpec(kReferenceMlpSpecText).value(); }
@@ -732,7 +752,7 @@ bool operator==(const TrainSpec& a, const TrainSpec& b) {
          SameBits(a.momentum, b.momentum) && SameBits(a.beta1, b.beta1) &&
          SameBits(a.beta2, b.beta2) && SameBits(a.epsilon, b.epsilon) &&
          a.batch_size == b.batch_size && a.epochs == b.epochs && a.seed == b.seed &&
-         a.steps_per_segment == b.steps_per_segment;
+         a.steps_per_segment == b.steps_per_segment && a.augment == b.augment;
 }
 bool operator==(const InferSpec& a, const InferSpec& b) {
   return a.model == b.model && a.images == b.images && a.count == b.count &&

@@ -45,7 +45,7 @@ inline probity::workloads::JobSpec SmallTrainSpec(const std::string& arch = "mlp
   std::string text = "kind = \"train-classifier\"\ndataset = \"" + probity::ToHex(Train512()->id) +
                      "\"\nexamples = 512\nbatch_size = 32\nseed = 11\n"
                      "architecture = \"" +
-                     arch + "\"\n";
+                     arch + "\"\naugment = \"" + (arch == "cnn" ? "mirror" : "none") + "\"\n";
   if (arch == "mlp") {
     text += "hidden = [32, 16]\nepochs = 2\nsteps_per_segment = 5\n";
   } else {

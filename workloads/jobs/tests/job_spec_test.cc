@@ -25,6 +25,7 @@ batch_size = 64
 epochs = 15
 seed = 7   # data order and initialisation
 steps_per_segment = 4
+augment = "none"
 )";
 
 const char* kCnn = R"(kind = "train-classifier"
@@ -41,6 +42,7 @@ batch_size = 32
 epochs = 20
 seed = 1
 steps_per_segment = 1
+augment = "mirror"
 )";
 
 // The text with `key`'s line replaced (or removed when `value` is empty, or appended when absent).
@@ -104,7 +106,8 @@ TEST_CASE("job spec: text and canonical bytes round-trip; the hash binds every f
                                                         {"epochs", "14"},
                                                         {"steps_per_segment", "3"},
                                                         {"dataset", "\"fashion-mnist-test\""},
-                                                        {"beta2", "0.998"}}) {
+                                                        {"beta2", "0.998"},
+                                                        {"augment", "\"mirror\""}}) {
     auto s = ParseJobSpec(With(kMlp, k, v));
     REQUIRE_MESSAGE(s.ok(), k);
     CHECK_MESSAGE(JobInputHash(*s) != base, k);
@@ -142,11 +145,13 @@ TEST_CASE("job spec: unknown, repeated, missing and inapplicable keys are refuse
   CHECK(msg(With(kCnn, "beta1", "0.9")).find("unknown key 'beta1'") != std::string::npos);
   CHECK(msg("kind = \"mine-bitcoin\"\n").find("unknown job kind") != std::string::npos);
   CHECK(msg("").find("missing key 'kind'") != std::string::npos);
-  CHECK(msg(std::string(kMlp) + "garbage\n").find("line 17: expected 'key = value'") !=
+  CHECK(msg(std::string(kMlp) + "garbage\n").find("line 18: expected 'key = value'") !=
         std::string::npos);
   CHECK(msg(std::string(kMlp) + "Seed2 = 1\n").find("bad key") != std::string::npos);
   CHECK(msg(With(kMlp, "architecture", "\"transformer\"")).find("mlp") != std::string::npos);
   CHECK(msg(With(kMlp, "optimizer", "\"rmsprop\"")).find("adam") != std::string::npos);
+  CHECK(msg(With(kMlp, "augment", "\"crop\"")).find("mirror") != std::string::npos);
+  CHECK(msg(With(kMlp, "augment", "")).find("missing key 'augment'") != std::string::npos);
   CHECK(msg(With(kMlp, "dataset", "\"mnist\"")).find("64 hex") != std::string::npos);
   CHECK(msg(std::string(kMlp) + "x = \"\x01\"\n").find("control") != std::string::npos);
 }

@@ -25,6 +25,7 @@
 //   epochs = 15
 //   seed = 1
 //   steps_per_segment = 8
+//   augment = "none"          # or "mirror"
 //
 // `dataset` is a data set id in hex, or one of the names "fashion-mnist-train" and
 // "fashion-mnist-test", which stand for Debian's files' ids.
@@ -37,6 +38,7 @@
 //            f32 learning_rate f32 learning_rate_decay
 //            (sgd-momentum: f32 momentum | adam: f32 beta1 f32 beta2 f32 epsilon)
 //            u32 batch_size u32 epochs u64 seed u32 steps_per_segment
+//            u8 augment (0 none | 1 mirror)
 //   infer := model:32 images:32 u32 count u32 slice_size
 // The decoder accepts exactly this (same ranges as the text parser, no trailing bytes), so a
 // spec has one encoding and one hash:
@@ -56,6 +58,7 @@ namespace probity::workloads {
 enum class JobKind : uint8_t { kTrainClassifier = 1, kInferClassifier = 2 };
 enum class Architecture : uint8_t { kMlp = 1, kCnn = 2 };
 enum class OptimizerKind : uint8_t { kSgdMomentum = 1, kAdam = 2 };
+enum class Augmentation : uint8_t { kNone = 0, kMirror = 1 };
 
 std::string_view JobKindName(JobKind kind);            // "train-classifier", "infer-classifier"
 std::string_view ArchitectureName(Architecture arch);  // "mlp", "cnn"
@@ -95,6 +98,9 @@ struct TrainSpec {
   uint32_t epochs = 0;
   uint64_t seed = 0;
   uint32_t steps_per_segment = 0;
+  // mirror: in epoch e, example x is seen left-right mirrored when MirrorExample(seed, e, x)
+  // (random.h) says so, a fresh choice each epoch.
+  Augmentation augment = Augmentation::kNone;
 
   uint64_t steps_per_epoch() const { return examples / batch_size; }
   uint64_t total_steps() const { return steps_per_epoch() * epochs; }
@@ -169,7 +175,7 @@ uint32_t MaxStepsPerSegment(const TrainSpec& spec);
 //   mlp: 784-256-128-100-10, Adam (lr 0.001, decay 0.8 per epoch), batch 64, 10 epochs,
 //        20 steps per segment: 9,370 steps, 469 segments; reaches the 0.8833 anchor.
 //   cnn: conv 16, conv 32 (5×5, pooling), fc 128, Adam (lr 0.001, decay 0.8), batch 32,
-//        15 epochs, 1 step per segment.
+//        15 epochs, mirror augmentation, 1 step per segment.
 JobSpec ReferenceMlpSpec();
 JobSpec ReferenceCnnSpec();
 extern const char* const kReferenceMlpSpecText;
