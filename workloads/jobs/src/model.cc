@@ -45,6 +45,19 @@ uint64_t ClassifierArch::ForwardCost() const {
   return macs;
 }
 
+uint32_t MaxInferSliceSize(const ClassifierArch& arch) {
+  uint64_t model_bytes = 0;
+  for (const auto& [name, shape] : arch.ParameterShapes()) {
+    uint64_t n = 4;
+    for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+    model_bytes += n;
+  }
+  if (model_bytes >= kMaxStateBytes) return 0;
+  const uint64_t by_bytes = (kMaxStateBytes - model_bytes) / (uint64_t{kImageRows} * kImageCols);
+  const uint64_t by_cost = kMaxSegmentCost / std::max<uint64_t>(1, arch.ForwardCost());
+  return static_cast<uint32_t>(std::min({by_bytes, by_cost, uint64_t{kMaxInferImages}}));
+}
+
 Result<ClassifierArch> ArchitectureOf(const TensorMap& model) {
   auto bad = [](const std::string& what) {
     return Status::InvalidArgument("not a classifier model: " + what);

@@ -43,6 +43,11 @@ struct ClassifierArch {
   friend bool operator==(const ClassifierArch&, const ClassifierArch&) = default;
 };
 
+// The largest infer-classifier slice for a model of this architecture: within
+// kMaxSegmentCost, and with the model fitting in an opening beside the images (0 when even
+// one image does not fit).
+uint32_t MaxInferSliceSize(const ClassifierArch& arch);
+
 // The architecture the tensors form; kInvalidArgument naming the first missing, extra or
 // misshapen tensor otherwise.
 Result<ClassifierArch> ArchitectureOf(const TensorMap& model);
