@@ -14,16 +14,16 @@ namespace test_data {
 
 inline std::shared_ptr<const probity::workloads::Dataset> Train512() {
   static auto d = std::make_shared<const probity::workloads::Dataset>(
-      probity::workloads::LoadIdxDataset(Path("fmnist512-train-images-idx3-ubyte.gz"),
-                                         Path("fmnist512-train-labels-idx1-ubyte.gz"))
+      probity::workloads::LoadIdxDataset(Path("fmnist512-train-images-idx3-ubyte"),
+                                         Path("fmnist512-train-labels-idx1-ubyte"))
           .value());
   return d;
 }
 
 inline std::shared_ptr<const probity::workloads::Dataset> Test256() {
   static auto d = std::make_shared<const probity::workloads::Dataset>(
-      probity::workloads::LoadIdxDataset(Path("fmnist256-test-images-idx3-ubyte.gz"),
-                                         Path("fmnist256-test-labels-idx1-ubyte.gz"))
+      probity::workloads::LoadIdxDataset(Path("fmnist256-test-images-idx3-ubyte"),
+                                         Path("fmnist256-test-labels-idx1-ubyte"))
           .value());
   return d;
 }
