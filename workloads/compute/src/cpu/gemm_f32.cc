@@ -178,15 +178,21 @@ void GemmTask(MicroKernel micro, float* c, const float* a, const float* bpacked,
 
 // Packs all of op(B) once per call (shared by every task): K block k0 (kb deep) starts at
 // k0 * npad, and within it panel t at t * kb * kNr, as PackB lays it out.
-void PackAllB(const CpuContext& ctx, const float* b, const GemmShape& g, float* out) {
+void PackAllB(const CpuContext& ctx, bool parallel, const float* b, const GemmShape& g,
+              float* out) {
   const int64_t npad = RoundUp(g.n, kNr);
   const int64_t kblocks = (g.k + kKc - 1) / kKc;
   const int64_t col_chunks = (g.n + 255) / 256;  // 16 panels per job
-  ctx.pool->Run(kblocks * col_chunks, [&](int64_t job) {
-    const int64_t k0 = (job / col_chunks) * kKc, kb = std::min(kKc, g.k - k0);
-    const int64_t j0 = (job % col_chunks) * 256, cols = std::min<int64_t>(256, g.n - j0);
+  auto job = [&](int64_t id) {
+    const int64_t k0 = (id / col_chunks) * kKc, kb = std::min(kKc, g.k - k0);
+    const int64_t j0 = (id % col_chunks) * 256, cols = std::min<int64_t>(256, g.n - j0);
     PackB(b, g, j0, cols, k0, kb, out + k0 * npad + (j0 / kNr) * kb * kNr);
-  });
+  };
+  if (parallel) {
+    ctx.pool->Run(kblocks * col_chunks, job);
+  } else {
+    for (int64_t id = 0; id < kblocks * col_chunks; ++id) job(id);
+  }
 }
 
 }  // namespace
@@ -198,7 +204,7 @@ void GemmF32(const CpuContext& ctx, float* c, const float* a, const float* b, co
       ChooseGemmTiling(g.m, g.n, g.k, ctx.pool->threads(), kMr, kNr, kMaxMc, kMaxNc);
   thread_local std::vector<float> bpacked;
   bpacked.resize(static_cast<size_t>(RoundUp(g.n, kNr) * g.k));
-  PackAllB(ctx, b, g, bpacked.data());
+  PackAllB(ctx, t.tasks() > 1, b, g, bpacked.data());
   // Captured by value: a thread_local named inside the lambda would be the worker's own.
   const float* packed = bpacked.data();
   auto task = [&, packed](int64_t id) {

@@ -5,8 +5,8 @@
 // K tile runs exactly K mod BK steps (padding with zeros would turn a -0.0 chain into +0.0).
 // There is no split-K, so the launch shape cannot change a bit.
 //
-// Two tile shapes are compiled: 128 x 128 (8 x 8 outputs per thread) for large problems and
-// 64 x 64 (4 x 4 per thread) when the large tiles would leave SMs idle. Each thread's outputs
+// Three tile shapes are compiled: 128 x 128 (8 x 8 outputs per thread) for large problems,
+// 64 x 64 (4 x 4) and 32 x 32 (2 x 2) when larger tiles would leave SMs idle. Each thread's outputs
 // are two column groups and two row groups half a tile apart, so that the shared-memory reads
 // of a warp fall in distinct banks.
 #include "cuda/cuda_common.cuh"
@@ -194,11 +194,18 @@ Status Launch(cudaStream_t stream, float* c, const float* a, const float* b, con
 
 Status LaunchGemmF32(cudaStream_t stream, int sm_count, float* c, const float* a, const float* b,
                      const float* bias, const internal::GemmShape& g, GemmInit init) {
+  // Bigger tiles reuse operands more; smaller ones keep more SMs busy when C is small. (Without
+  // split-K, a small C with a long K cannot use the whole GPU; that is the price of one chain
+  // per output.)
   const int64_t big_tiles = ((g.m + 127) / 128) * ((g.n + 127) / 128);
+  const int64_t mid_tiles = ((g.m + 63) / 64) * ((g.n + 63) / 64);
   if (big_tiles >= 2 * static_cast<int64_t>(sm_count)) {
     return Launch<128, 128, 8, 8>(stream, c, a, b, bias, g, init);
   }
-  return Launch<64, 64, 4, 4>(stream, c, a, b, bias, g, init);
+  if (mid_tiles >= static_cast<int64_t>(sm_count)) {
+    return Launch<64, 64, 4, 4>(stream, c, a, b, bias, g, init);
+  }
+  return Launch<32, 32, 2, 2>(stream, c, a, b, bias, g, init);
 }
 
 }  // namespace probity::workloads::cuda
