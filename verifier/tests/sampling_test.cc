@@ -24,7 +24,7 @@ TEST_CASE("sampling: commitment and reveal") {
   CHECK(c != Sha256(s));  // tagged, not a bare hash
 }
 
-TEST_CASE("sampling: seed binds job, secret and block; no-reveal form differs") {
+TEST_CASE("sampling: seed binds job, secret and block, and the no-reveal form differs") {
   Hash256 job = H("job"), blk = H("block");
   Secret s = H("secret");
   Hash256 a = SampleSeed(job, s, blk);
