@@ -1,0 +1,45 @@
+// config.toml: how a node runs (not what the chain is; that is genesis.json).
+//
+//   [node]
+//   listen = "127.0.0.1:7420"        # gRPC; 127.0.0.1 unless you mean to expose it
+//   block_interval_ms = 100          # how often the producer cuts a block
+//   empty_block_interval_ms = 0      # 0: never cut an empty block (after block 1)
+//   verify_threads = 0               # 0: one per core
+//   submit_wait_timeout_ms = 10000   # longest SubmitTx(wait_for_commit) wait
+//   [mempool]
+//   max_txs = 50000
+//   max_bytes = 67108864
+//   max_per_sender = 256
+//   [storage]
+//   block_cache_mb = 256
+// Every key is optional; unknown tables and keys are errors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "probity/ledger/mempool.h"
+#include "probity/primitives/status.h"
+
+namespace probity::ledger {
+
+inline constexpr std::string_view kDefaultListen = "127.0.0.1:7420";
+
+struct NodeConfig {
+  std::string listen = std::string(kDefaultListen);
+  uint32_t block_interval_ms = 100;
+  uint32_t empty_block_interval_ms = 0;
+  uint32_t verify_threads = 0;
+  uint32_t submit_wait_timeout_ms = 10000;
+  MempoolLimits mempool;
+  uint32_t block_cache_mb = 256;
+};
+
+// kInvalidArgument naming the line or key for anything out of place or out of range.
+Result<NodeConfig> ParseNodeConfig(std::string_view toml);
+Result<NodeConfig> LoadNodeConfigFile(const std::string& path);
+// The file `probity init` writes: every key with its default and a comment.
+std::string DefaultNodeConfigToml();
+
+}  // namespace probity::ledger
