@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "memory_state_tree.h"
 #include "probity/primitives/sha256.h"
 
 namespace probity::ledger::testing {
@@ -38,7 +37,13 @@ Genesis TestGenesis(std::map<std::string, std::string> modules) {
   return g;
 }
 
-std::unique_ptr<StateTree> OpenTestTree(Storage*) { return std::make_unique<MemoryStateTree>(); }
+std::unique_ptr<StateTree> OpenTestTree(Storage* storage) {
+  StateTreeOptions o;
+  o.node_cache_bytes = 16u << 20;
+  auto t = StateTree::Open(storage->db(), storage->state_tree(), o);
+  if (!t.ok()) std::abort();
+  return std::move(*t);
+}
 
 Result<std::unique_ptr<TestChain>> TestChain::Open(const std::string& dir, const Genesis& genesis,
                                                    ModuleSet modules) {

@@ -32,7 +32,7 @@ SecretKey TestKey(uint64_t i);
 // A genesis for chain "test-chain", proposer TestKey(0), with the given module sections.
 Genesis TestGenesis(std::map<std::string, std::string> modules = {});
 
-// The state tree the tests run against.
+// The real state tree over storage->state_tree(), with a small cache.
 std::unique_ptr<StateTree> OpenTestTree(Storage* storage);
 
 class TestChain {
