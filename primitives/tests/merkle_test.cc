@@ -73,9 +73,12 @@ TEST_CASE("merkle: every inclusion proof verifies; tampered ones do not") {
     for (size_t i = 0; i < n; ++i) {
       auto proof = MerkleInclusionProof(hashes, i).value();
       CHECK(VerifyMerkleInclusion(hashes[i], i, n, proof, root));
-      // Wrong index, wrong size, wrong leaf, flipped bit, truncated or extended proof.
+      // Wrong index, wrong leaf, wrong root, flipped bit, truncated or extended proof. (A
+      // wrong tree size is not always detectable from the path alone — the path of leaf 0 in
+      // a 3-leaf tree is also a well-formed 4-leaf path — so the size must be authenticated
+      // beside the root; see merkle.h.)
       if (n > 1) CHECK_FALSE(VerifyMerkleInclusion(hashes[i], (i + 1) % n, n, proof, root));
-      CHECK_FALSE(VerifyMerkleInclusion(hashes[i], i, n + 1, proof, root));
+      CHECK_FALSE(VerifyMerkleInclusion(hashes[i], i, 2 * n + 3, proof, root));
       CHECK_FALSE(VerifyMerkleInclusion(MerkleLeafHash(Bytes{9, 9, 9}), i, n, proof, root));
       CHECK_FALSE(VerifyMerkleInclusion(hashes[i], i, n, proof, Sha256(ByteView())));
       for (size_t j = 0; j < proof.size(); ++j) {

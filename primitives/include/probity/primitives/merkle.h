@@ -33,6 +33,10 @@ Result<std::vector<Hash256>> MerkleInclusionProof(std::span<const Hash256> leaf_
 
 // True when `proof` shows that `leaf_hash` is leaf `index` of a tree of `tree_size` leaves
 // whose root is `root`. Any other proof, including one of the wrong length, is false.
+// REQUIRES: `tree_size` is authenticated together with `root` (a block header carries
+// tx_count beside tx_root; a Commit carries the segment count beside the trace root): an audit
+// path alone does not always pin the size (leaf 0's path in a 3-leaf tree is also a
+// well-formed path in a 4-leaf tree).
 bool VerifyMerkleInclusion(const Hash256& leaf_hash, uint64_t index, uint64_t tree_size,
                            std::span<const Hash256> proof, const Hash256& root);
 
