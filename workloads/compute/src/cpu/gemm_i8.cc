@@ -1,0 +1,168 @@
+// Exact int8 x int8 -> int32 GEMM on the cpu. Integer sums are exact in any order (gemm.h
+// REQUIRES bounds K so that no sum overflows), so the AVX2 kernel may add pairs of products
+// with vpmaddwd; it still matches the portable kernel and the GPU bit for bit.
+#include <immintrin.h>
+
+#include <cstring>
+#include <vector>
+
+#include "cpu/gemm.h"
+#include "cpu/gemm_tiling.h"
+
+namespace probity::workloads::cpu {
+namespace {
+
+constexpr int64_t kMr = 6;
+constexpr int64_t kNr = 16;
+constexpr int64_t kKc = 512;  // even: K is consumed in pairs
+constexpr int64_t kMaxMc = 120;
+constexpr int64_t kMaxNc = 1024;
+
+using internal::GemmShape;
+
+int8_t ElemA(const int8_t* a, const GemmShape& g, int64_t i, int64_t k) {
+  return g.trans_a ? a[k * g.m + i] : a[i * g.k + k];
+}
+int8_t ElemB(const int8_t* b, const GemmShape& g, int64_t k, int64_t j) {
+  return g.trans_b ? b[j * g.k + k] : b[k * g.n + j];
+}
+
+// out[s][kp][r][2] = op(A)[i0 + s*kMr + r, k0 + 2kp + {0,1}] as int16, zero-padded.
+void PackA(const int8_t* a, const GemmShape& g, int64_t i0, int64_t rows, int64_t k0, int64_t kb,
+           int16_t* out) {
+  const int64_t kp_count = (kb + 1) / 2;
+  for (int64_t s = 0; s * kMr < rows; ++s) {
+    int16_t* dst = out + s * kp_count * kMr * 2;
+    for (int64_t kp = 0; kp < kp_count; ++kp) {
+      for (int64_t r = 0; r < kMr; ++r) {
+        const int64_t i = i0 + s * kMr + r;
+        const bool valid = s * kMr + r < rows;
+        for (int64_t h = 0; h < 2; ++h) {
+          const int64_t k = 2 * kp + h;
+          dst[(kp * kMr + r) * 2 + h] = valid && k < kb ? ElemA(a, g, i, k0 + k) : 0;
+        }
+      }
+    }
+  }
+}
+
+// out[t][kp][c][2] = op(B)[k0 + 2kp + {0,1}, j0 + t*kNr + c] as int16, zero-padded.
+void PackB(const int8_t* b, const GemmShape& g, int64_t j0, int64_t cols, int64_t k0, int64_t kb,
+           int16_t* out) {
+  const int64_t kp_count = (kb + 1) / 2;
+  for (int64_t t = 0; t * kNr < cols; ++t) {
+    int16_t* dst = out + t * kp_count * kNr * 2;
+    for (int64_t kp = 0; kp < kp_count; ++kp) {
+      for (int64_t c = 0; c < kNr; ++c) {
+        const int64_t j = j0 + t * kNr + c;
+        const bool valid = t * kNr + c < cols;
+        for (int64_t h = 0; h < 2; ++h) {
+          const int64_t k = 2 * kp + h;
+          dst[(kp * kNr + c) * 2 + h] = valid && k < kb ? ElemB(b, g, k0 + k, j) : 0;
+        }
+      }
+    }
+  }
+}
+
+using MicroKernel = void (*)(int64_t kp_count, const int16_t* ap, const int16_t* bp, int32_t* c,
+                             int64_t ldc);
+
+void MicroPortable(int64_t kp_count, const int16_t* ap, const int16_t* bp, int32_t* c,
+                   int64_t ldc) {
+  int32_t acc[kMr][kNr];
+  for (int64_t r = 0; r < kMr; ++r) std::memcpy(acc[r], c + r * ldc, sizeof(acc[r]));
+  for (int64_t kp = 0; kp < kp_count; ++kp) {
+    for (int64_t r = 0; r < kMr; ++r) {
+      const int32_t a0 = ap[(kp * kMr + r) * 2], a1 = ap[(kp * kMr + r) * 2 + 1];
+      for (int64_t j = 0; j < kNr; ++j) {
+        acc[r][j] += a0 * bp[(kp * kNr + j) * 2] + a1 * bp[(kp * kNr + j) * 2 + 1];
+      }
+    }
+  }
+  for (int64_t r = 0; r < kMr; ++r) std::memcpy(c + r * ldc, acc[r], sizeof(acc[r]));
+}
+
+__attribute__((target("avx2"))) void MicroAvx2(int64_t kp_count, const int16_t* ap,
+                                               const int16_t* bp, int32_t* c, int64_t ldc) {
+  __m256i acc[kMr][2];
+  for (int64_t r = 0; r < kMr; ++r) {
+    acc[r][0] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc));
+    acc[r][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc + 8));
+  }
+  for (int64_t kp = 0; kp < kp_count; ++kp) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + 16));
+#pragma GCC unroll 6
+    for (int64_t r = 0; r < kMr; ++r) {
+      int32_t pair;
+      std::memcpy(&pair, ap + 2 * r, 4);
+      const __m256i av = _mm256_set1_epi32(pair);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
+    }
+    ap += 2 * kMr;
+    bp += 2 * kNr;
+  }
+  for (int64_t r = 0; r < kMr; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
+  }
+}
+
+void GemmTask(MicroKernel micro, int32_t* c, const int8_t* a, const int8_t* b, const GemmShape& g,
+              int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const int64_t rows = i1 - i0, cols = j1 - j0;
+  for (int64_t i = i0; i < i1; ++i) std::memset(c + i * g.n + j0, 0, sizeof(int32_t) * cols);
+  thread_local std::vector<int16_t> apack, bpack;
+  apack.resize(static_cast<size_t>(RoundUp(rows, kMr) * kKc));
+  bpack.resize(static_cast<size_t>(RoundUp(cols, kNr) * kKc));
+  for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
+    const int64_t kb = std::min(kKc, g.k - k0);
+    const int64_t kp_count = (kb + 1) / 2;
+    PackA(a, g, i0, rows, k0, kb, apack.data());
+    PackB(b, g, j0, cols, k0, kb, bpack.data());
+    for (int64_t t = 0; t * kNr < cols; ++t) {
+      const int16_t* bp = bpack.data() + t * kp_count * kNr * 2;
+      const int64_t cvalid = std::min(kNr, cols - t * kNr);
+      for (int64_t s = 0; s * kMr < rows; ++s) {
+        const int16_t* ap = apack.data() + s * kp_count * kMr * 2;
+        const int64_t rvalid = std::min(kMr, rows - s * kMr);
+        int32_t* ctile = c + (i0 + s * kMr) * g.n + j0 + t * kNr;
+        if (rvalid == kMr && cvalid == kNr) {
+          micro(kp_count, ap, bp, ctile, g.n);
+        } else {
+          int32_t buf[kMr * kNr] = {};
+          for (int64_t r = 0; r < rvalid; ++r) {
+            std::memcpy(buf + r * kNr, ctile + r * g.n, sizeof(int32_t) * cvalid);
+          }
+          micro(kp_count, ap, bp, buf, kNr);
+          for (int64_t r = 0; r < rvalid; ++r) {
+            std::memcpy(ctile + r * g.n, buf + r * kNr, sizeof(int32_t) * cvalid);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void GemmI8(const CpuContext& ctx, int32_t* c, const int8_t* a, const int8_t* b,
+            const GemmShape& g) {
+  const MicroKernel micro = ctx.avx2 ? MicroAvx2 : MicroPortable;
+  const GemmTiling t =
+      ChooseGemmTiling(g.m, g.n, g.k, ctx.pool->threads(), kMr, kNr, kMaxMc, kMaxNc);
+  auto task = [&](int64_t id) {
+    const int64_t mb = id / t.nblocks, nb = id % t.nblocks;
+    const int64_t i0 = mb * t.mc, j0 = nb * t.nc;
+    GemmTask(micro, c, a, b, g, i0, std::min(g.m, i0 + t.mc), j0, std::min(g.n, j0 + t.nc));
+  };
+  if (t.tasks() == 1) {
+    task(0);
+  } else {
+    ctx.pool->Run(t.tasks(), task);
+  }
+}
+
+}  // namespace probity::workloads::cpu
