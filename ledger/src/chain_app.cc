@@ -508,7 +508,8 @@ Result<FinalizeBlockResponse> ChainApp::FinalizeBlock(const FinalizeBlockRequest
                               std::string(m->Name()));
       }
       layer.MergeInto(&block_layer);
-      for (auto& e : ctx.events()) resp.block_events.push_back(std::move(e));
+      auto& out = begin ? resp.begin_block_events : resp.end_block_events;
+      for (auto& e : ctx.events()) out.push_back(std::move(e));
     }
     return Status::OK();
   };

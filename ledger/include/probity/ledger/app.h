@@ -80,7 +80,8 @@ struct FinalizeBlockRequest {
 };
 struct FinalizeBlockResponse {
   std::vector<types::v1::TxResult> tx_results;  // one per transaction, in order
-  std::vector<types::v1::Event> block_events;   // from begin/end-block hooks
+  std::vector<types::v1::Event> begin_block_events;
+  std::vector<types::v1::Event> end_block_events;
   Hash256 app_hash{};
 };
 
