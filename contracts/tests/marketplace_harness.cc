@@ -329,7 +329,27 @@ Status Marketplace::CheckInvariants() {
       book_problem = fail("the ask book lists a closed or full offer");
     }
   });
-  return book_problem;
+  if (!book_problem.ok()) return book_problem;
+  // The top of each side of each kind's book is its first entry.
+  for (char side : {'a', 'b'}) {
+    for (uint8_t kind = 1; kind <= 2; ++kind) {
+      std::string prefix = side == 'a' ? "market/ask/" : "market/bid/";
+      prefix.push_back(static_cast<char>(kind));
+      std::optional<Bytes> first;
+      ScanFlat(st, prefix, [&](ByteView k, ByteView v) {
+        if (first) return;
+        first = ToBytes(k.subspan(7));  // without "market/"
+        first->insert(first->end(), v.begin(), v.end());
+      });
+      std::string top_key = "market/top/";
+      top_key.push_back(side);
+      top_key.push_back(static_cast<char>(kind));
+      std::optional<Bytes> top;
+      ScanFlat(st, top_key, [&](ByteView, ByteView v) { top = ToBytes(v); });
+      if (first != top) return fail("the top of a book side is stale");
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace probity::contracts::testing

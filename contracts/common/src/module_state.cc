@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <cstring>
+#include <unordered_map>
 
 #include "probity/ledger/canonical_proto.h"
 #include "probity/primitives/bech32m.h"
@@ -10,6 +11,17 @@
 #include "probity/primitives/hex.h"
 
 namespace probity::contracts {
+namespace {
+
+struct KeyHash {
+  size_t operator()(const XOnlyPubKey& k) const {
+    size_t v;
+    std::memcpy(&v, k.data(), sizeof(v));
+    return v;
+  }
+};
+
+}  // namespace
 
 KeyBuilder::KeyBuilder(std::string_view prefix) : key_(prefix.begin(), prefix.end()) {
   key_.reserve(prefix.size() + 80);
@@ -138,12 +150,27 @@ std::string ToGenesisJson(const google::protobuf::Message& message) {
   return out;
 }
 
+namespace {
+
+// bech32m encoding costs about a microsecond and the same few accounts (providers, verifiers,
+// busy buyers) appear in most events, so encodings are remembered, per thread, up to a bound.
+const std::string& CachedAddress(const XOnlyPubKey& account) {
+  constexpr size_t kMaxEntries = 1 << 14;
+  thread_local std::unordered_map<XOnlyPubKey, std::string, KeyHash> cache;
+  auto it = cache.find(account);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= kMaxEntries) cache.clear();
+  return cache.emplace(account, EncodeAddress(account)).first->second;
+}
+
+}  // namespace
+
 EventBuilder::EventBuilder(std::string type) { event_.set_type(std::move(type)); }
 
 EventBuilder& EventBuilder::Account(std::string key, const XOnlyPubKey& account) {
   auto* a = event_.add_attributes();
   a->set_key(std::move(key));
-  a->set_value(EncodeAddress(account));
+  a->set_value(CachedAddress(account));
   a->set_index(true);
   return *this;
 }

@@ -200,12 +200,14 @@ class Jobs::Lifecycle {
   Status Assigned(const market::v1::Order& order, const market::v1::Offer& offer) {
     const Hash256 id = H(order.id());
     Job job;
-    PROBITY_ASSIGN_OR_RETURN(bool exists, GetRecord(s_, JobKey(id), &job));
-    if (exists && job.state() != jobs::v1::JOB_STATE_EXPIRED) {
-      return Status::Corruption("order " + ToHex(id) + " assigned while its job is " +
-                                StateName(job.state()));
+    if (order.attempts() > 1) {  // a re-opened order: its last job must have expired
+      PROBITY_ASSIGN_OR_RETURN(bool exists, GetRecord(s_, JobKey(id), &job));
+      if (!exists || job.state() != jobs::v1::JOB_STATE_EXPIRED) {
+        return Status::Corruption("order " + ToHex(id) + " re-assigned while its job is " +
+                                  StateName(job.state()));
+      }
+      job.Clear();
     }
-    job.Clear();
     job.set_id(order.id());
     job.set_buyer(order.buyer());
     job.set_provider(offer.provider());

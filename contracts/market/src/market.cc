@@ -85,6 +85,16 @@ Result<M> Decode(const types::v1::Msg& msg) {
   return m;
 }
 
+// In HandleMsg: ValidateMsg already checked the canonical form, so parsing suffices.
+template <typename M>
+Result<M> DecodeValidated(const types::v1::Msg& msg) {
+  M m;
+  if (!m.ParseFromString(msg.value())) {
+    return Status::InvalidArgument("not a " + std::string(m.GetTypeName()));
+  }
+  return m;
+}
+
 bool ValidKind(int kind) {
   return kind == market::v1::JOB_KIND_TRAIN_CLASSIFIER ||
          kind == market::v1::JOB_KIND_INFER_CLASSIFIER;
@@ -176,21 +186,104 @@ Bytes BidValue(const Order& order) {
   return v;
 }
 
-void AddAsks(ledger::KvStore& s, const Offer& offer) {
-  Bytes v = AskValue(offer);
-  for (const auto& kp : offer.prices()) {
-    s.Set(AskKey(kp.kind(), kp.price_per_unit(), offer.seq(), FieldHash(offer.id())), v);
-  }
+// Each side of each kind's book keeps its best entry (key, then value) under
+// "top/" + side + kind, so that an order usually matches with one read instead of an iterator,
+// and a walk over the book starts at the best entry. Kept exact by every change of the book
+// (AddEntry, RemoveEntry; an entry's value never changes in place).
+enum class Side : uint8_t { kAsk = 'a', kBid = 'b' };
+constexpr size_t kBookKeyBytes = 4 + 1 + 8 + 8 + 32;  // "ask/" | "bid/", kind, two u64, id
+
+Bytes TopKey(Side side, int kind) {
+  return KeyBuilder("top/").U8(static_cast<uint8_t>(side)).U8(static_cast<uint8_t>(kind)).Take();
+}
+Bytes SidePrefix(Side side, int kind) {
+  return side == Side::kAsk ? AskPrefix(kind) : BidPrefix(kind);
 }
 
-void RemoveAsks(ledger::KvStore& s, const Offer& offer) {
-  for (const auto& kp : offer.prices()) {
-    s.Delete(AskKey(kp.kind(), kp.price_per_unit(), offer.seq(), FieldHash(offer.id())));
+Bytes TopRecord(ByteView key, ByteView value) {
+  Bytes r(key.begin(), key.end());
+  r.insert(r.end(), value.begin(), value.end());
+  return r;
+}
+
+// The key part of a top record (kCorruption when it is too short).
+Result<ByteView> TopEntryKey(const Bytes& top) {
+  if (top.size() < kBookKeyBytes) return Status::Corruption("malformed top of the book");
+  return ByteView(top.data(), kBookKeyBytes);
+}
+
+bool KeyLess(ByteView a, ByteView b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+Status AddEntry(ledger::KvStore& s, Side side, int kind, const Bytes& key, const Bytes& value) {
+  s.Set(key, value);
+  const Bytes top_key = TopKey(side, kind);
+  PROBITY_ASSIGN_OR_RETURN(auto top, s.Get(top_key));
+  bool better = !top;
+  if (top) {
+    PROBITY_ASSIGN_OR_RETURN(ByteView top_entry, TopEntryKey(*top));
+    better = KeyLess(key, top_entry);
   }
+  if (better) s.Set(top_key, TopRecord(key, value));
+  return Status::OK();
+}
+
+// Removes an entry if present. When it was the best one, the next entry becomes the top: the
+// walk for it starts at the removed key, not at the start of the book, because entries removed
+// earlier in the block still sit in committed state below it and would all be stepped over.
+Status RemoveEntry(ledger::KvStore& s, Side side, int kind, const Bytes& key) {
+  PROBITY_ASSIGN_OR_RETURN(auto present, s.Get(key));
+  if (!present) return Status::OK();
+  s.Delete(key);
+  const Bytes top_key = TopKey(side, kind);
+  PROBITY_ASSIGN_OR_RETURN(auto top, s.Get(top_key));
+  if (!top) return Status::Corruption("a book side without a top");
+  PROBITY_ASSIGN_OR_RETURN(ByteView top_entry, TopEntryKey(*top));
+  if (!std::equal(top_entry.begin(), top_entry.end(), key.begin(), key.end())) {
+    return Status::OK();
+  }
+  std::optional<Bytes> next;
+  PROBITY_RETURN_IF_ERROR(
+      s.Scan(key, PrefixSuccessor(SidePrefix(side, kind)), [&](ByteView k, ByteView v) {
+        next = TopRecord(k, v);
+        return false;
+      }));
+  if (next) {
+    s.Set(top_key, *next);
+  } else {
+    s.Delete(top_key);
+  }
+  return Status::OK();
+}
+
+Status AddAsks(ledger::KvStore& s, const Offer& offer) {
+  const Bytes v = AskValue(offer);
+  for (const auto& kp : offer.prices()) {
+    PROBITY_RETURN_IF_ERROR(
+        AddEntry(s, Side::kAsk, kp.kind(),
+                 AskKey(kp.kind(), kp.price_per_unit(), offer.seq(), FieldHash(offer.id())), v));
+  }
+  return Status::OK();
+}
+
+Status RemoveAsks(ledger::KvStore& s, const Offer& offer) {
+  for (const auto& kp : offer.prices()) {
+    PROBITY_RETURN_IF_ERROR(
+        RemoveEntry(s, Side::kAsk, kp.kind(),
+                    AskKey(kp.kind(), kp.price_per_unit(), offer.seq(), FieldHash(offer.id()))));
+  }
+  return Status::OK();
 }
 
 Bytes BidKeyOf(const Order& o) {
   return BidKey(o.kind(), o.max_price_per_unit(), o.seq(), FieldHash(o.id()));
+}
+Status AddBid(ledger::KvStore& s, const Order& o) {
+  return AddEntry(s, Side::kBid, o.kind(), BidKeyOf(o), BidValue(o));
+}
+Status RemoveBid(ledger::KvStore& s, const Order& o) {
+  return RemoveEntry(s, Side::kBid, o.kind(), BidKeyOf(o));
 }
 
 Status CorruptEntry() { return Status::Corruption("malformed order book entry"); }
@@ -273,11 +366,11 @@ Status Market::InitGenesis(ledger::Context& ctx, std::string_view section_json) 
   return Status::OK();
 }
 
-Result<market::v1::Params> Market::Params(ledger::Context& ctx) {
+Result<const market::v1::Params*> Market::Params(ledger::Context& ctx) {
   if (!params_) {
     PROBITY_ASSIGN_OR_RETURN(params_, LoadParams(ctx.Store(*this)));
   }
-  return *params_;
+  return &*params_;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,12 +403,15 @@ class Market::Book {
     std::vector<Hash256> parked;  // offers whose provider lost its eligibility
     uint32_t scanned = 0;
     Status bad;
-    PROBITY_RETURN_IF_ERROR(s_.Scan(prefix, end, [&](ByteView k, ByteView v) {
+    // Looks at one ask entry; false stops the walk (a match, the price limit, or an error).
+    auto consider = [&](ByteView k, ByteView v) {
       if (k.size() != prefix.size() + 16 + 32 || v.size() < kAskFixed) {
         bad = CorruptEntry();
         return false;
       }
       if (++scanned > p_.max_match_scan()) return false;
+      const uint64_t price = GetU64BE(k.data() + prefix.size());
+      if (price > order.max_price_per_unit()) return false;
       if (std::memcmp(v.data(), buyer.data(), 32) == 0) return true;  // no self-trade
       if (GetU64LE(v.data() + 32) <= height_) return true;            // expired
       if (Excluded(order, v.first(32))) return true;
@@ -335,20 +431,32 @@ class Market::Book {
         return false;
       }
       if (!*eligible) {
-        parked.push_back(offer_id);
+        if (std::find(parked.begin(), parked.end(), offer_id) == parked.end()) {
+          parked.push_back(offer_id);
+        }
         return true;
       }
       chosen = offer_id;
-      chosen_price = GetU64BE(k.data() + prefix.size());
+      chosen_price = price;
       return false;
-    }));
+    };
+    // The best ask first; the walk over the book only when it does not fit.
+    PROBITY_ASSIGN_OR_RETURN(auto top, s_.Get(TopKey(Side::kAsk, order.kind())));
+    bool walk = top.has_value();
+    if (top) {
+      PROBITY_ASSIGN_OR_RETURN(ByteView top_entry, TopEntryKey(*top));
+      walk = consider(top_entry, ByteView(*top).subspan(kBookKeyBytes)) && bad.ok();
+      scanned = 0;
+    }
+    // Nothing sorts below the top: the walk starts there.
+    if (walk) PROBITY_RETURN_IF_ERROR(s_.Scan(*TopEntryKey(*top), end, consider));
     PROBITY_RETURN_IF_ERROR(bad);
     for (const Hash256& id : parked) {
       PROBITY_ASSIGN_OR_RETURN(auto offer, LoadOffer(id));
-      if (offer) RemoveAsks(s_, *offer);
+      if (offer) PROBITY_RETURN_IF_ERROR(RemoveAsks(s_, *offer));
     }
     if (!chosen) {
-      s_.Set(BidKeyOf(order), BidValue(order));
+      PROBITY_RETURN_IF_ERROR(AddBid(s_, order));
       PutRecord(s_, OrderKey(FieldHash(order.id())), order);
       return Status::OK();
     }
@@ -385,8 +493,14 @@ class Market::Book {
                               .U8(static_cast<uint8_t>(kp.kind()))
                               .U64(~kp.price_per_unit() + 1)
                               .Take();
+        // The walk starts at the best bid (nothing sorts below it); none at all, or a best bid
+        // under the offer's price, means nothing to take.
+        PROBITY_ASSIGN_OR_RETURN(auto top, s_.Get(TopKey(Side::kBid, kp.kind())));
+        if (!top) continue;
+        PROBITY_ASSIGN_OR_RETURN(ByteView top_entry, TopEntryKey(*top));
+        if (!KeyLess(top_entry, end)) continue;
         uint32_t taken = 0;
-        PROBITY_RETURN_IF_ERROR(s_.Scan(prefix, end, [&](ByteView k, ByteView v) {
+        PROBITY_RETURN_IF_ERROR(s_.Scan(top_entry, end, [&](ByteView k, ByteView v) {
           if (k.size() != prefix.size() + 16 + 32 || v.size() < kBidFixed) {
             bad = CorruptEntry();
             return false;
@@ -420,14 +534,14 @@ class Market::Book {
           return Status::Corruption("the bid book names an order that is not open");
         }
         if (Excluded(order, AsBytes(offer.provider()))) continue;
-        s_.Delete(BidKeyOf(order));
+        PROBITY_RETURN_IF_ERROR(RemoveBid(s_, order));
         PROBITY_RETURN_IF_ERROR(Assign(order, offer, order.max_price_per_unit()));
       }
     }
     if (listable && offer.active() < offer.capacity()) {
-      AddAsks(s_, offer);
+      PROBITY_RETURN_IF_ERROR(AddAsks(s_, offer));
     } else {
-      RemoveAsks(s_, offer);
+      PROBITY_RETURN_IF_ERROR(RemoveAsks(s_, offer));
     }
     PutRecord(s_, OfferKey(offer_id), offer);
     return Status::OK();
@@ -436,7 +550,7 @@ class Market::Book {
   // Records the trade and tells the jobs module. Writes the order, not the offer.
   Status Assign(Order& order, Offer& offer, uint64_t price) {
     offer.set_active(offer.active() + 1);
-    if (offer.active() >= offer.capacity()) RemoveAsks(s_, offer);
+    if (offer.active() >= offer.capacity()) PROBITY_RETURN_IF_ERROR(RemoveAsks(s_, offer));
     order.set_status(market::v1::ORDER_STATUS_ASSIGNED);
     order.set_offer_id(offer.id());
     order.set_price_per_unit(price);
@@ -457,8 +571,6 @@ class Market::Book {
     PutCounter(s_, count_key, n + 1);
 
     const XOnlyPubKey provider = FieldHash(offer.provider());
-    PROBITY_RETURN_IF_ERROR(m_->UpdateProviderRecord(
-        ctx_, provider, [](market::v1::ProviderRecord& r) { r.set_assigned(r.assigned() + 1); }));
     EventBuilder("market.match")
         .Id("order_id", FieldHash(order.id()))
         .Id("offer_id", FieldHash(offer.id()))
@@ -472,8 +584,8 @@ class Market::Book {
   }
 
   // Closes an offer (cancel or expiry): out of the book; deleted once no job uses it.
-  void CloseOffer(Offer& offer) {
-    RemoveAsks(s_, offer);
+  Status CloseOffer(Offer& offer) {
+    PROBITY_RETURN_IF_ERROR(RemoveAsks(s_, offer));
     offer.set_closed(true);
     const Hash256 id = FieldHash(offer.id());
     if (offer.active() == 0) {
@@ -482,6 +594,7 @@ class Market::Book {
     } else {
       PutRecord(s_, OfferKey(id), offer);
     }
+    return Status::OK();
   }
 
   Status Refund(Order& order) {
@@ -569,23 +682,23 @@ Status Market::HandleMsg(ledger::Context& ctx, const ledger::TxInfo& tx,
                          const types::v1::Msg& msg) {
   const std::string& t = msg.type_url();
   if (t == kMsgPlaceOrder) {
-    PROBITY_ASSIGN_OR_RETURN(auto m, Decode<market::v1::MsgPlaceOrder>(msg));
+    PROBITY_ASSIGN_OR_RETURN(auto m, DecodeValidated<market::v1::MsgPlaceOrder>(msg));
     return PlaceOrder(ctx, tx, m);
   }
   if (t == kMsgPostOffer) {
-    PROBITY_ASSIGN_OR_RETURN(auto m, Decode<market::v1::MsgPostOffer>(msg));
+    PROBITY_ASSIGN_OR_RETURN(auto m, DecodeValidated<market::v1::MsgPostOffer>(msg));
     return PostOffer(ctx, tx, m);
   }
   if (t == kMsgUpdateOffer) {
-    PROBITY_ASSIGN_OR_RETURN(auto m, Decode<market::v1::MsgUpdateOffer>(msg));
+    PROBITY_ASSIGN_OR_RETURN(auto m, DecodeValidated<market::v1::MsgUpdateOffer>(msg));
     return UpdateOffer(ctx, tx, m);
   }
   if (t == kMsgCancelOffer) {
-    PROBITY_ASSIGN_OR_RETURN(auto m, Decode<market::v1::MsgCancelOffer>(msg));
+    PROBITY_ASSIGN_OR_RETURN(auto m, DecodeValidated<market::v1::MsgCancelOffer>(msg));
     return CancelOffer(ctx, tx, m);
   }
   if (t == kMsgCancelOrder) {
-    PROBITY_ASSIGN_OR_RETURN(auto m, Decode<market::v1::MsgCancelOrder>(msg));
+    PROBITY_ASSIGN_OR_RETURN(auto m, DecodeValidated<market::v1::MsgCancelOrder>(msg));
     return CancelOrder(ctx, tx, m);
   }
   return Status::InvalidArgument("market does not handle " + t);
@@ -593,7 +706,8 @@ Status Market::HandleMsg(ledger::Context& ctx, const ledger::TxInfo& tx,
 
 Status Market::PostOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
                          const market::v1::MsgPostOffer& m) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   const uint64_t height = ctx.block().height;
   for (const auto& kp : m.prices())
     PROBITY_RETURN_IF_ERROR(CheckPriceRange(kp.price_per_unit(), p));
@@ -605,15 +719,13 @@ Status Market::PostOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
       CheckExpiry(m.expires_at(), height, p.max_offer_lifetime_blocks(), "offer"));
   PROBITY_ASSIGN_OR_RETURN(bool eligible, staking_->EligibleProvider(ctx, tx.signer));
   if (!eligible) {
-    PROBITY_ASSIGN_OR_RETURN(auto sp, staking_->Params(ctx));
+    PROBITY_ASSIGN_OR_RETURN(const auto* sp, staking_->Params(ctx));
     return Status::FailedPrecondition("a provider needs " +
-                                      std::to_string(sp.min_provider_stake()) +
+                                      std::to_string(sp->min_provider_stake()) +
                                       " bonded and must not be jailed");
   }
   ledger::KvStore& s = ctx.Store(*this);
-  const Hash256 id = OfferId(tx.id);
-  PROBITY_ASSIGN_OR_RETURN(auto existing, s.Get(OfferKey(id)));
-  if (existing) return Status::AlreadyExists("offer exists");
+  const Hash256 id = OfferId(tx.id);  // fresh: transaction ids never repeat
   Offer offer;
   offer.set_id(HashField(id));
   offer.set_provider(HashField(tx.signer));
@@ -638,7 +750,8 @@ Status Market::PostOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
 
 Status Market::UpdateOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
                            const market::v1::MsgUpdateOffer& m) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   const uint64_t height = ctx.block().height;
   for (const auto& kp : m.prices())
     PROBITY_RETURN_IF_ERROR(CheckPriceRange(kp.price_per_unit(), p));
@@ -661,7 +774,7 @@ Status Market::UpdateOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
     return Status::FailedPrecondition("the provider is jailed or below the minimum stake");
   }
   ledger::KvStore& s = ctx.Store(*this);
-  RemoveAsks(s, *offer);
+  PROBITY_RETURN_IF_ERROR(RemoveAsks(s, *offer));
   *offer->mutable_prices() = m.prices();
   offer->set_capacity(m.capacity());
   if (offer->expires_at() != m.expires_at()) {
@@ -680,7 +793,8 @@ Status Market::UpdateOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
 
 Status Market::CancelOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
                            const market::v1::MsgCancelOffer& m) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   Book book(this, ctx, p);
   const Hash256 id = FieldHash(m.offer_id());
   PROBITY_ASSIGN_OR_RETURN(auto offer, book.LoadOffer(id));
@@ -689,7 +803,7 @@ Status Market::CancelOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
     return Status::PermissionDenied("only the offer's provider may cancel it");
   }
   if (offer->closed()) return Status::FailedPrecondition("the offer is already closed");
-  book.CloseOffer(*offer);
+  PROBITY_RETURN_IF_ERROR(book.CloseOffer(*offer));
   EventBuilder("market.offer_closed")
       .Id("offer_id", id)
       .Account("provider", tx.signer)
@@ -700,7 +814,8 @@ Status Market::CancelOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
 
 Status Market::PlaceOrder(ledger::Context& ctx, const ledger::TxInfo& tx,
                           const market::v1::MsgPlaceOrder& m) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   const uint64_t height = ctx.block().height;
   PROBITY_RETURN_IF_ERROR(CheckPriceRange(m.max_price_per_unit(), p));
   if (m.units() > p.max_units()) {
@@ -728,9 +843,7 @@ Status Market::PlaceOrder(ledger::Context& ctx, const ledger::TxInfo& tx,
   PROBITY_ASSIGN_OR_RETURN(uint64_t escrow, CheckedAdd(cost, fee, "the order's escrow"));
 
   ledger::KvStore& s = ctx.Store(*this);
-  const Hash256 id = OrderId(tx.id);
-  PROBITY_ASSIGN_OR_RETURN(auto existing, s.Get(OrderKey(id)));
-  if (existing) return Status::AlreadyExists("order exists");
+  const Hash256 id = OrderId(tx.id);  // fresh: transaction ids never repeat
   PROBITY_RETURN_IF_ERROR(bank_->Transfer(ctx, tx.signer, ModuleAccount(), escrow));
 
   Order order;
@@ -766,7 +879,8 @@ Status Market::PlaceOrder(ledger::Context& ctx, const ledger::TxInfo& tx,
 
 Status Market::CancelOrder(ledger::Context& ctx, const ledger::TxInfo& tx,
                            const market::v1::MsgCancelOrder& m) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   const Hash256 id = FieldHash(m.order_id());
   PROBITY_ASSIGN_OR_RETURN(Order order, GetOrder(ctx, id));
   if (order.buyer() != HashField(tx.signer)) {
@@ -777,7 +891,7 @@ Status Market::CancelOrder(ledger::Context& ctx, const ledger::TxInfo& tx,
                                       market::v1::OrderStatus_Name(order.status()) + ")");
   }
   Book book(this, ctx, p);
-  book.store().Delete(BidKeyOf(order));
+  PROBITY_RETURN_IF_ERROR(RemoveBid(book.store(), order));
   const uint64_t refund = order.escrow();
   PROBITY_RETURN_IF_ERROR(book.Refund(order));
   EventBuilder("market.order_cancelled")
@@ -814,10 +928,13 @@ Status Market::Pay(ledger::Context& ctx, const Hash256& order_id, const XOnlyPub
 }
 
 Status Market::CloseOrder(ledger::Context& ctx, const Hash256& order_id) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   PROBITY_ASSIGN_OR_RETURN(Order order, GetOrder(ctx, order_id));
   Book book(this, ctx, p);
-  if (order.status() == market::v1::ORDER_STATUS_OPEN) book.store().Delete(BidKeyOf(order));
+  if (order.status() == market::v1::ORDER_STATUS_OPEN) {
+    PROBITY_RETURN_IF_ERROR(RemoveBid(book.store(), order));
+  }
   return book.Refund(order);
 }
 
@@ -831,7 +948,8 @@ Result<std::optional<Order>> Market::FindOrder(const ledger::QueryContext& ctx,
 
 Result<bool> Market::ReopenOrder(ledger::Context& ctx, const Hash256& order_id,
                                  const XOnlyPubKey& failed_provider) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   PROBITY_ASSIGN_OR_RETURN(Order order, GetOrder(ctx, order_id));
   if (order.status() != market::v1::ORDER_STATUS_ASSIGNED) {
     return Status::FailedPrecondition("only an assigned order can re-open");
@@ -852,7 +970,8 @@ Result<bool> Market::ReopenOrder(ledger::Context& ctx, const Hash256& order_id,
 }
 
 Status Market::ReleaseCapacity(ledger::Context& ctx, const Hash256& offer_id) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   Book book(this, ctx, p);
   PROBITY_ASSIGN_OR_RETURN(auto offer, book.LoadOffer(offer_id));
   if (!offer || offer->active() == 0) {
@@ -860,7 +979,7 @@ Status Market::ReleaseCapacity(ledger::Context& ctx, const Hash256& offer_id) {
   }
   offer->set_active(offer->active() - 1);
   if (offer->closed()) {
-    book.CloseOffer(*offer);
+    PROBITY_RETURN_IF_ERROR(book.CloseOffer(*offer));
     return Status::OK();
   }
   return book.TakeWaitingOrders(*offer);
@@ -906,7 +1025,8 @@ Status Market::EndBlock(ledger::Context& ctx) {
   }));
   PROBITY_RETURN_IF_ERROR(bad);
   if (due.empty()) return Status::OK();
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   Book book(this, ctx, p);
   for (const Due& d : due) {
     s.Delete(d.key);
@@ -918,7 +1038,7 @@ Status Market::EndBlock(ledger::Context& ctx) {
           order.expires_at() != d.height) {
         continue;
       }
-      s.Delete(BidKeyOf(order));
+      PROBITY_RETURN_IF_ERROR(RemoveBid(s, order));
       const uint64_t refund = order.escrow();
       PROBITY_RETURN_IF_ERROR(book.Refund(order));
       EventBuilder("market.order_expired")
@@ -929,7 +1049,7 @@ Status Market::EndBlock(ledger::Context& ctx) {
     } else {
       PROBITY_ASSIGN_OR_RETURN(auto offer, book.LoadOffer(d.id));
       if (!offer || offer->closed() || offer->expires_at() != d.height) continue;
-      book.CloseOffer(*offer);
+      PROBITY_RETURN_IF_ERROR(book.CloseOffer(*offer));
       EventBuilder("market.offer_closed")
           .Id("offer_id", d.id)
           .Account("provider", FieldHash(offer->provider()))

@@ -119,11 +119,11 @@ std::vector<std::string> Staking::MessageTypes() const {
           std::string(kMsgUnjail)};
 }
 
-Result<staking::v1::Params> Staking::Params(ledger::Context& ctx) {
+Result<const staking::v1::Params*> Staking::Params(ledger::Context& ctx) {
   if (!params_) {
     PROBITY_ASSIGN_OR_RETURN(params_, LoadParams(ctx.Store(*this)));
   }
-  return *params_;
+  return &*params_;
 }
 
 Status Staking::InitGenesis(ledger::Context& ctx, std::string_view section_json) {
@@ -143,13 +143,15 @@ Result<Stake> Staking::GetStake(ledger::Context& ctx, const XOnlyPubKey& account
 }
 
 Result<bool> Staking::EligibleProvider(ledger::Context& ctx, const XOnlyPubKey& account) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   PROBITY_ASSIGN_OR_RETURN(Stake s, GetStake(ctx, account));
   return !s.jailed() && s.bonded() >= p.min_provider_stake();
 }
 
 Status Staking::PutStake(ledger::Context& ctx, const XOnlyPubKey& account, const Stake& stake) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   ledger::KvStore& s = ctx.Store(*this);
   PutRecord(s, StakeKey(account), stake);
   // Keep the rotation index in step with the stake.
@@ -189,7 +191,8 @@ Status Staking::Bond(ledger::Context& ctx, const XOnlyPubKey& account, uint64_t 
 }
 
 Status Staking::Unbond(ledger::Context& ctx, const XOnlyPubKey& account, uint64_t amount) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   PROBITY_ASSIGN_OR_RETURN(Stake s, GetStake(ctx, account));
   if (amount > s.bonded()) {
     return Status::FailedPrecondition("cannot unbond " + std::to_string(amount) + ": only " +
@@ -218,7 +221,8 @@ Status Staking::Unbond(ledger::Context& ctx, const XOnlyPubKey& account, uint64_
 }
 
 Status Staking::SetVerifier(ledger::Context& ctx, const XOnlyPubKey& account, bool enabled) {
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   PROBITY_ASSIGN_OR_RETURN(Stake s, GetStake(ctx, account));
   if (enabled && s.bonded() < p.min_verifier_stake()) {
     return Status::FailedPrecondition("a verifier needs " + std::to_string(p.min_verifier_stake()) +
@@ -257,7 +261,8 @@ Result<uint64_t> Staking::Slash(ledger::Context& ctx, const XOnlyPubKey& offende
   if (fraction_ppm > kMillion || share_sum > kMillion) {
     return Status::InvalidArgument("slash fractions above one million ppm");
   }
-  PROBITY_ASSIGN_OR_RETURN(auto p, Params(ctx));
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
   PROBITY_ASSIGN_OR_RETURN(Stake s, GetStake(ctx, offender));
   ledger::KvStore& store = ctx.Store(*this);
   const uint64_t amount = PartPerMillion(s.bonded() + s.unbonding(), fraction_ppm);

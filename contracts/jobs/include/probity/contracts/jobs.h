@@ -66,7 +66,10 @@ class Jobs final : public ledger::Module, public AssignmentListener {
   static jobs::v1::Params DefaultParams();
   static std::string DefaultGenesisJson();
   static Status ValidateParams(const jobs::v1::Params& p);
-  static XOnlyPubKey ModuleAccount() { return Bank::ModuleAccount(kName); }
+  static const XOnlyPubKey& ModuleAccount() {
+    static const XOnlyPubKey account = Bank::ModuleAccount(kName);
+    return account;
+  }
 
   // --- AssignmentListener (called by the market inside the matching message) ---
   Status OnAssigned(ledger::Context& ctx, const market::v1::Order& order,

@@ -73,12 +73,17 @@ class Market final : public ledger::Module {
   static market::v1::Params DefaultParams();
   static std::string DefaultGenesisJson();
   static Status ValidateParams(const market::v1::Params& p);
-  static XOnlyPubKey ModuleAccount() { return Bank::ModuleAccount(kName); }
+  // Derived once: finding the key searches for a point on the curve.
+  static const XOnlyPubKey& ModuleAccount() {
+    static const XOnlyPubKey account = Bank::ModuleAccount(kName);
+    return account;
+  }
   static Hash256 OrderId(const Hash256& tx_id);
   static Hash256 OfferId(const Hash256& tx_id);
 
   // --- the API of the jobs module ---
-  Result<market::v1::Params> Params(ledger::Context& ctx);
+  // REQUIRES: genesis ran. The pointer stays valid for the module's life.
+  Result<const market::v1::Params*> Params(ledger::Context& ctx);
   // kNotFound for an unknown order.
   Result<market::v1::Order> GetOrder(ledger::Context& ctx, const Hash256& order_id);
   // The order in committed state (for other modules' queries); nullopt when unknown.

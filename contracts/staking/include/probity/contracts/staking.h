@@ -61,11 +61,19 @@ class Staking final : public ledger::Module {
   static std::string DefaultGenesisJson();
   static Status ValidateParams(const staking::v1::Params& p);
 
-  static XOnlyPubKey ModuleAccount() { return Bank::ModuleAccount(kName); }
-  static XOnlyPubKey CommunityPool() { return Bank::ModuleAccount(kCommunityPool); }
+  // Derived once: finding the key searches for a point on the curve.
+  static const XOnlyPubKey& ModuleAccount() {
+    static const XOnlyPubKey account = Bank::ModuleAccount(kName);
+    return account;
+  }
+  static const XOnlyPubKey& CommunityPool() {
+    static const XOnlyPubKey account = Bank::ModuleAccount(kCommunityPool);
+    return account;
+  }
 
   // --- the API of the market and jobs modules ---
-  Result<staking::v1::Params> Params(ledger::Context& ctx);
+  // REQUIRES: genesis ran. The pointer stays valid for the module's life.
+  Result<const staking::v1::Params*> Params(ledger::Context& ctx);
   // The account's stake (an empty record when it never bonded).
   Result<staking::v1::Stake> GetStake(ledger::Context& ctx, const XOnlyPubKey& account);
   // Bonded >= min_provider_stake and not jailed.
