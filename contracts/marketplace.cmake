@@ -26,4 +26,7 @@ if(PROBITY_BUILD_TESTS)
                    LIBS probity_marketplace_testing)
   probity_add_test(NAME market_test LABEL unit SOURCES tests/market_test.cc
                    LIBS probity_marketplace_testing)
+  probity_add_test(NAME jobs_test LABEL unit SOURCES tests/jobs_test.cc
+                   LIBS probity_marketplace_testing)
+  target_include_directories(jobs_test PRIVATE ${PROJECT_SOURCE_DIR}/verifier/tests)
 endif()
