@@ -1,4 +1,5 @@
 // `probity node`: runs a node (the solo block producer, or a follower) with its gRPC service.
+#include <google/protobuf/stubs/logging.h>
 #include <signal.h>
 
 #include <cstdlib>
@@ -17,6 +18,9 @@ namespace probity::cli {
 namespace {
 
 int RunNode(const Args& args) {
+  // Protobuf logs every malformed string it parses to stderr; a node parses whatever anyone
+  // sends it, and answers each bad transaction itself, so those logs are only noise.
+  google::protobuf::SetLogHandler(nullptr);
   if (Status s = args.CheckKnown({"home", "follow", "listen", "block-interval-ms"}); !s.ok()) {
     return Fail(args, s);
   }
