@@ -13,6 +13,12 @@ if(PROBITY_ENABLE_CUDA)
     endif()
     enable_language(CUDA)
     set(CMAKE_CUDA_STANDARD 20)
+    # CMake 3.25 does not know nvcc's flag for C++20 ("requires the language dialect CUDA20"):
+    # name it, so every target with CUDA sources compiles as C++20.
+    if(NOT CMAKE_CUDA20_STANDARD_COMPILE_OPTION)
+      set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+      set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+    endif()
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     # -fmad=false: nvcc must not contract a*b+c into an FMA on its own (docs/determinism.md).
     # Explicit fmaf() calls still compile to FFMA. --prec-div/--prec-sqrt: IEEE-rounded.

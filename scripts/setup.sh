@@ -9,7 +9,7 @@ PACKAGES=(
   libssl-dev libsecp256k1-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   librocksdb-dev libboost-dev zlib1g-dev
-  doctest-dev
+  doctest-dev python3
   dataset-fashion-mnist
 )
 

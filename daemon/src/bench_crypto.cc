@@ -68,8 +68,11 @@ int RunCrypto(const Args& args) {
     m[0] = static_cast<uint8_t>(i);
     sink += key.Sign(m).value()[0];
   });
-  PrintBenchFigure({.suite = "crypto", .name = "schnorr_sign_per_s", .value = sign,
-                    .unit = "signatures/s", .extra = {{"threads", "1"}}},
+  PrintBenchFigure({.suite = "crypto",
+                    .name = "schnorr_sign_per_s",
+                    .value = sign,
+                    .unit = "signatures/s",
+                    .extra = {{"threads", "1"}}},
                    json);
 
   // Wrapper and bare call alternate in rounds so that frequency changes and other load hit
@@ -85,9 +88,14 @@ int RunCrypto(const Args& args) {
                       sink += VerifySchnorrBare(s.pub.data(), s.msg.data(), 32, s.sig.data());
                     }));
   }
-  PrintBenchFigure({.suite = "crypto", .name = "schnorr_verify_per_s", .value = wrapped,
-                    .unit = "verifications/s", .baseline_name = "libsecp256k1_bare_verify_per_s",
-                    .baseline = bare, .ratio = wrapped / bare, .target = 0.9,
+  PrintBenchFigure({.suite = "crypto",
+                    .name = "schnorr_verify_per_s",
+                    .value = wrapped,
+                    .unit = "verifications/s",
+                    .baseline_name = "libsecp256k1_bare_verify_per_s",
+                    .baseline = bare,
+                    .ratio = wrapped / bare,
+                    .target = 0.9,
                     .extra = {{"threads", "1"}}},
                    json);
 
@@ -107,19 +115,26 @@ int RunCrypto(const Args& args) {
   for (auto& th : pool) th.join();
   double all = 0;
   for (double r : rates) all += r;
-  PrintBenchFigure({.suite = "crypto", .name = "schnorr_verify_all_cores_per_s", .value = all,
-                    .unit = "verifications/s", .baseline_name = "schnorr_verify_per_s x threads",
-                    .baseline = wrapped * threads, .ratio = all / (wrapped * threads),
+  PrintBenchFigure({.suite = "crypto",
+                    .name = "schnorr_verify_all_cores_per_s",
+                    .value = all,
+                    .unit = "verifications/s",
+                    .baseline_name = "schnorr_verify_per_s x threads",
+                    .baseline = wrapped * threads,
+                    .ratio = all / (wrapped * threads),
                     .extra = {{"threads", std::to_string(threads)}}},
                    json);
 
   Bytes buf(1 << 20, 0xab);
-  double sha = Rate(t, [&](size_t i) {
-                 buf[0] = static_cast<uint8_t>(i);
-                 sink += Sha256(buf)[0];
-               }) *
+  double sha = Rate(t,
+                    [&](size_t i) {
+                      buf[0] = static_cast<uint8_t>(i);
+                      sink += Sha256(buf)[0];
+                    }) *
                static_cast<double>(buf.size());
-  PrintBenchFigure({.suite = "crypto", .name = "sha256_bytes_per_s", .value = sha,
+  PrintBenchFigure({.suite = "crypto",
+                    .name = "sha256_bytes_per_s",
+                    .value = sha,
                     .unit = "bytes/s",
                     .extra = {{"backend", JsonString(std::string(Sha256Backend()))}}},
                    json);
@@ -137,8 +152,10 @@ int RunCrypto(const Args& args) {
     ++roots;
   } while (Clock::now() < deadline);
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  PrintBenchFigure({.suite = "crypto", .name = "merkle_leaves_per_s",
-                    .value = roots * leaves.size() / secs, .unit = "leaves/s",
+  PrintBenchFigure({.suite = "crypto",
+                    .name = "merkle_leaves_per_s",
+                    .value = roots * leaves.size() / secs,
+                    .unit = "leaves/s",
                     .extra = {{"tree_leaves", std::to_string(leaves.size())}}},
                    json);
   if (sink == 42) std::fprintf(stderr, " ");  // keeps the measured work observable

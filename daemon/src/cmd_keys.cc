@@ -32,9 +32,10 @@ Status EnsureDir(const std::string& dir) {
 void PrintKey(const Args& args, const std::string& name, const XOnlyPubKey& pub,
               const std::string& path) {
   if (args.json()) {
-    std::cout << "{\"name\":" << JsonString(name) << ",\"address\":"
-              << JsonString(EncodeAddress(pub)) << ",\"public_key\":" << JsonString(ToHex(pub))
-              << ",\"file\":" << JsonString(path) << "}\n";
+    std::cout << "{\"name\":" << JsonString(name)
+              << ",\"address\":" << JsonString(EncodeAddress(pub))
+              << ",\"public_key\":" << JsonString(ToHex(pub)) << ",\"file\":" << JsonString(path)
+              << "}\n";
   } else {
     std::cout << "name:       " << name << "\naddress:    " << EncodeAddress(pub)
               << "\npublic key: " << ToHex(pub) << "\nfile:       " << path << "\n";
@@ -51,8 +52,8 @@ int KeysNew(const Args& args) {
   std::string home = HomeDir(args);
   std::string path = KeyPath(home, name);
   if (fs::exists(path)) {
-    return Fail(args, Status::AlreadyExists("a key named '" + name + "' already exists at " +
-                                            path + "; nothing was changed"));
+    return Fail(args, Status::AlreadyExists("a key named '" + name + "' already exists at " + path +
+                                            "; nothing was changed"));
   }
   auto pass = ReadPassphrase("Passphrase for the new key '" + name + "': ", true);
   if (!pass.ok()) return Fail(args, pass.status());
@@ -143,8 +144,8 @@ int Sign(const Args& args) {
     std::cout << "{\"address\":" << JsonString(EncodeAddress(key->PublicKey()))
               << ",\"signature\":" << JsonString(ToHex(*sig)) << "}\n";
   } else {
-    std::cout << "address:   " << EncodeAddress(key->PublicKey())
-              << "\nsignature: " << ToHex(*sig) << "\n";
+    std::cout << "address:   " << EncodeAddress(key->PublicKey()) << "\nsignature: " << ToHex(*sig)
+              << "\n";
   }
   return 0;
 }
@@ -152,8 +153,8 @@ int Sign(const Args& args) {
 int Verify(const Args& args) {
   if (auto s = args.CheckKnown({"message", "hex"}); !s.ok()) return Fail(args, s);
   if (args.positional().size() != 2) {
-    return Fail(args, Status::InvalidArgument(
-                          "usage: probity verify ADDRESS SIGNATURE --message TEXT"));
+    return Fail(args,
+                Status::InvalidArgument("usage: probity verify ADDRESS SIGNATURE --message TEXT"));
   }
   auto pub = DecodeAddress(args.positional()[0]);
   if (!pub.ok()) return Fail(args, pub.status());

@@ -13,7 +13,8 @@ Status ValidateKeyName(const std::string& name) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
     if (!ok) {
       return Status::InvalidArgument(std::string("key name may hold only letters, digits, "
-                                                 "'-', '_' and '.', not '") + c + "'");
+                                                 "'-', '_' and '.', not '") +
+                                     c + "'");
     }
   }
   return Status::OK();

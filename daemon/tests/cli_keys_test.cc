@@ -43,8 +43,7 @@ struct Home {
   }
   ~Home() { fs::remove_all(dir); }
   std::string P(const std::string& args, const std::string& pass = "pw") const {
-    return "PROBITY_PASSPHRASE='" + pass + "' " + kProbity + " " + args + " --home " +
-           dir.string();
+    return "PROBITY_PASSPHRASE='" + pass + "' " + kProbity + " " + args + " --home " + dir.string();
   }
 };
 
@@ -138,9 +137,9 @@ TEST_CASE("cli: bad input gives a clear error, a non-zero status, and changes no
 TEST_CASE("cli: bench crypto prints JSON lines with the wrapper/bare ratio") {
   Run r = Exec(kProbity + " bench crypto --json --quick");
   REQUIRE(r.status == 0);
-  for (const char* name : {"schnorr_sign_per_s", "schnorr_verify_per_s",
-                           "schnorr_verify_all_cores_per_s", "sha256_bytes_per_s",
-                           "merkle_leaves_per_s"}) {
+  for (const char* name :
+       {"schnorr_sign_per_s", "schnorr_verify_per_s", "schnorr_verify_all_cores_per_s",
+        "sha256_bytes_per_s", "merkle_leaves_per_s"}) {
     CAPTURE(name);
     CHECK(r.out.find(std::string("\"name\":\"") + name + "\"") != std::string::npos);
   }

@@ -3,6 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <map>
+
 #include "probity/primitives/encoding.h"
 #include "rocks_status.h"
 #include "state_layers.h"
@@ -33,38 +35,45 @@ std::string TermPrefix(char tag, std::string_view term) {
   return k;
 }
 
-void AppendPosition(std::string* k, const EventPosition& p) {
-  uint8_t b[16];
-  PutU64BE(b, p.height);
-  b[8] = static_cast<uint8_t>(p.slot >> 24);
-  b[9] = static_cast<uint8_t>(p.slot >> 16);
-  b[10] = static_cast<uint8_t>(p.slot >> 8);
-  b[11] = static_cast<uint8_t>(p.slot);
-  b[12] = static_cast<uint8_t>(p.event_index >> 24);
-  b[13] = static_cast<uint8_t>(p.event_index >> 16);
-  b[14] = static_cast<uint8_t>(p.event_index >> 8);
-  b[15] = static_cast<uint8_t>(p.event_index);
-  k->append(reinterpret_cast<const char*>(b), 16);
+void AppendU32BE(std::string* k, uint32_t v) {
+  k->push_back(static_cast<char>(v >> 24));
+  k->push_back(static_cast<char>(v >> 16));
+  k->push_back(static_cast<char>(v >> 8));
+  k->push_back(static_cast<char>(v));
+}
+
+void AppendU64BE(std::string* k, uint64_t v) {
+  uint8_t b[8];
+  PutU64BE(b, v);
+  k->append(reinterpret_cast<const char*>(b), 8);
 }
 
 uint32_t GetU32BE(const uint8_t* b) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
 }
 
-void IndexEvents(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf, uint64_t height,
-                 uint32_t slot,
+// term prefix -> packed positions, for one block.
+using IndexEntries = std::map<std::string, std::string>;
+
+void IndexEvents(IndexEntries* entries, uint32_t slot,
                  const google::protobuf::RepeatedPtrField<types::v1::Event>& events) {
   for (int i = 0; i < events.size(); ++i) {
-    EventPosition pos{height, slot, static_cast<uint32_t>(i)};
     const auto& e = events[i];
-    std::string k = TermPrefix('E', e.type());
-    AppendPosition(&k, pos);
-    batch->Put(cf, k, rocksdb::Slice());
+    auto add = [&](std::string term) {
+      std::string& packed = (*entries)[std::move(term)];
+      // An event with the same value in two indexed attributes is listed once.
+      size_t n = packed.size();
+      if (n >= 8 && GetU32BE(reinterpret_cast<const uint8_t*>(packed.data() + n - 8)) == slot &&
+          GetU32BE(reinterpret_cast<const uint8_t*>(packed.data() + n - 4)) ==
+              static_cast<uint32_t>(i)) {
+        return;
+      }
+      AppendU32BE(&packed, slot);
+      AppendU32BE(&packed, static_cast<uint32_t>(i));
+    };
+    add(TermPrefix('E', e.type()));
     for (const auto& a : e.attributes()) {
-      if (!a.index()) continue;
-      std::string v = TermPrefix('V', a.value());
-      AppendPosition(&v, pos);
-      batch->Put(cf, v, rocksdb::Slice());
+      if (a.index()) add(TermPrefix('V', a.value()));
     }
   }
 }
@@ -87,12 +96,18 @@ void BlockStore::AddBlock(rocksdb::WriteBatch* batch, uint64_t height, ByteView 
     PutU32LE(reinterpret_cast<uint8_t*>(loc.data() + 8), static_cast<uint32_t>(i));
     batch->Put(cf, HashKey('T', tx_ids[i]), loc);
   }
-  IndexEvents(batch, cf, height, 0, results.begin_block_events());
+  IndexEntries entries;
+  IndexEvents(&entries, 0, results.begin_block_events());
   for (int i = 0; i < results.tx_results_size(); ++i) {
-    IndexEvents(batch, cf, height, static_cast<uint32_t>(i) + 1, results.tx_results(i).events());
+    IndexEvents(&entries, static_cast<uint32_t>(i) + 1, results.tx_results(i).events());
   }
-  IndexEvents(batch, cf, height, static_cast<uint32_t>(results.tx_results_size()) + 1,
+  IndexEvents(&entries, static_cast<uint32_t>(results.tx_results_size()) + 1,
               results.end_block_events());
+  for (auto& [term, packed] : entries) {
+    std::string key = term;
+    AppendU64BE(&key, height);
+    batch->Put(cf, key, packed);
+  }
 }
 
 Result<uint64_t> BlockStore::LastHeight() const {
@@ -154,18 +169,24 @@ Status BlockStore::ScanIndex(char tag, std::string_view term, EventPosition from
                              const std::function<bool(const EventPosition&)>& fn) const {
   std::string prefix = TermPrefix(tag, term);
   std::string start = prefix;
-  AppendPosition(&start, from);
+  AppendU64BE(&start, from.height);
   Bytes end = PrefixEnd(AsBytes(prefix));
   rocksdb::ReadOptions ro;
   rocksdb::Slice upper(reinterpret_cast<const char*>(end.data()), end.size());
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(storage_->db()->NewIterator(ro, storage_->chain()));
   for (it->Seek(start); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    if (k.size() != prefix.size() + 16) continue;
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(k.data() + prefix.size());
-    EventPosition pos{GetU64BE(p), GetU32BE(p + 8), GetU32BE(p + 12)};
-    if (!fn(pos)) break;
+    rocksdb::Slice k = it->key(), v = it->value();
+    if (k.size() != prefix.size() + 8 || v.size() % 8 != 0) {
+      return Status::Corruption("event index entry has a bad size");
+    }
+    uint64_t height = GetU64BE(reinterpret_cast<const uint8_t*>(k.data() + prefix.size()));
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(v.data());
+    for (size_t i = 0; i < v.size(); i += 8) {
+      EventPosition pos{height, GetU32BE(p + i), GetU32BE(p + i + 4)};
+      if (pos < from) continue;
+      if (!fn(pos)) return Status::OK();
+    }
   }
   return FromRocks(it->status(), "scan the event index");
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <regex>
 
+#include "committed_state.h"
 #include "probity/ledger/canonical_proto.h"
 #include "probity/node/v1/genesis.pb.h"
 #include "probity/primitives/bech32m.h"
@@ -24,7 +25,8 @@ constexpr std::string_view kMetaGenesisAppHash = "app/genesis_app_hash";
 constexpr std::string_view kChainIdKey = "ledger/chain_id";
 constexpr std::string_view kParamsKey = "ledger/params";
 constexpr std::string_view kNoncePrefix = "ledger/n/";
-constexpr size_t kSigCacheGeneration = 1 << 17;
+constexpr size_t kCheckedCacheGeneration = 1 << 17;
+constexpr size_t kCommittedCacheBytes = size_t{128} << 20;
 
 rocksdb::Slice AsSlice(ByteView b) {
   return rocksdb::Slice(reinterpret_cast<const char*>(b.data()), b.size());
@@ -81,21 +83,22 @@ Bytes NonceKey(const XOnlyPubKey& account) {
 
 class ChainApp::ExecContext final : public Context {
  public:
-  ExecContext(const BlockInfo& block, KvStore* layer, Status* fatal)
-      : block_(block), layer_(layer), fatal_(fatal) {}
+  ExecContext(const ChainApp* app, const BlockInfo& block, KvStore* layer, Status* fatal)
+      : app_(app), block_(block), layer_(layer), fatal_(fatal) {}
   const BlockInfo& block() const override { return block_; }
   KvStore& Store(const Module& m) override {
     for (auto& [mod, store] : stores_) {
       if (mod == &m) return *store;
     }
-    stores_.emplace_back(
-        &m, std::make_unique<PrefixedStore>(layer_, std::string(m.Name()) + "/", fatal_));
+    stores_.emplace_back(&m, std::make_unique<PrefixedStore>(layer_, std::string(m.Name()) + "/",
+                                                             &app_->ScannableOf(m), fatal_));
     return *stores_.back().second;
   }
   void Emit(types::v1::Event event) override { events_.push_back(std::move(event)); }
   std::vector<types::v1::Event>& events() { return events_; }
 
  private:
+  const ChainApp* app_;
   const BlockInfo& block_;
   KvStore* layer_;
   Status* fatal_;
@@ -105,18 +108,20 @@ class ChainApp::ExecContext final : public Context {
 
 class ChainApp::LatestQueryContext final : public QueryContext {
  public:
-  LatestQueryContext(uint64_t height, const KvReader* state) : height_(height), state_(state) {}
+  LatestQueryContext(const ChainApp* app, uint64_t height, const KvReader* state)
+      : app_(app), height_(height), state_(state) {}
   uint64_t height() const override { return height_; }
   const KvReader& Store(const Module& m) const override {
     for (auto& [mod, r] : readers_) {
       if (mod == &m) return *r;
     }
-    readers_.emplace_back(&m,
-                          std::make_unique<PrefixedReader>(state_, std::string(m.Name()) + "/"));
+    readers_.emplace_back(&m, std::make_unique<PrefixedReader>(state_, std::string(m.Name()) + "/",
+                                                               &app_->ScannableOf(m)));
     return *readers_.back().second;
   }
 
  private:
+  const ChainApp* app_;
   uint64_t height_;
   const KvReader* state_;
   mutable std::vector<std::pair<const Module*, std::unique_ptr<PrefixedReader>>> readers_;
@@ -127,13 +132,19 @@ struct ChainApp::Pending {
   uint64_t version = 0;
   Hash256 app_hash{};
   std::unique_ptr<rocksdb::WriteBatch> batch;
+  std::vector<StateWrite> writes;
   std::vector<Hash256> tx_ids;
+};
+
+struct ChainApp::Checked {
+  DecodedTx tx;
+  Module* module = nullptr;
 };
 
 struct ChainApp::Prepared {
   TxVerdict verdict;
-  DecodedTx tx;
-  Module* module = nullptr;
+  std::shared_ptr<const Checked> checked;  // when the verdict is OK
+  Hash256 id{};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -161,8 +172,13 @@ Result<std::unique_ptr<ChainApp>> ChainApp::Open(Storage* storage, std::unique_p
         return Status::InvalidArgument("two modules handle message type " + t);
       }
     }
+    auto& rel = app->scannable_[m.get()];
+    rel = m->ScanPrefixes();
+    for (const auto& p : rel) app->flat_prefixes_.push_back(name + "/" + p);
   }
   app->modules_ = std::move(modules);
+  app->committed_ = std::make_unique<CommittedState>(app->tree_.get(), storage->db(),
+                                                     storage->state_flat(), kCommittedCacheBytes);
   PROBITY_RETURN_IF_ERROR(app->LoadCommitted());
   return app;
 }
@@ -196,9 +212,9 @@ Status ChainApp::LoadCommitted() {
     return Status::Corruption("state tree root differs from the committed app hash at height " +
                               std::to_string(h));
   }
-  FlatReader flat(db, storage_->state_flat());
-  PROBITY_ASSIGN_OR_RETURN(auto chain_id, flat.Get(AsBytes(kChainIdKey)));
-  PROBITY_ASSIGN_OR_RETURN(auto params, flat.Get(AsBytes(kParamsKey)));
+  committed_->SetVersion(h + 1);
+  PROBITY_ASSIGN_OR_RETURN(auto chain_id, committed_->Get(AsBytes(kChainIdKey)));
+  PROBITY_ASSIGN_OR_RETURN(auto params, committed_->Get(AsBytes(kParamsKey)));
   node::v1::LedgerParams p;
   if (!chain_id || !params || !p.ParseFromArray(params->data(), static_cast<int>(params->size()))) {
     return Status::Corruption("ledger chain id or params missing from state");
@@ -224,6 +240,17 @@ InfoResponse ChainApp::Info() const {
   return r;
 }
 
+const std::vector<std::string>& ChainApp::ScannableOf(const Module& m) const {
+  return scannable_.at(&m);
+}
+
+bool ChainApp::InFlatPrefix(ByteView key) const {
+  for (const auto& p : flat_prefixes_) {
+    if (key.size() >= p.size() && std::memcmp(key.data(), p.data(), p.size()) == 0) return true;
+  }
+  return false;
+}
+
 Module* ChainApp::ModuleFor(const std::string& type_url) const {
   auto it = by_type_.find(type_url);
   return it == by_type_.end() ? nullptr : it->second;
@@ -246,8 +273,7 @@ Result<Hash256> ChainApp::InitChain(const Genesis& genesis) {
   chain_id_ = genesis.chain_id;
   params_ = genesis.params;
 
-  FlatReader committed(storage_->db(), storage_->state_flat());
-  Layer block_layer(&committed);
+  Layer block_layer(committed_.get());
   block_layer.Set(AsBytes(kChainIdKey), AsBytes(chain_id_));
   node::v1::LedgerParams p;
   p.set_min_fee(params_.min_fee);
@@ -266,7 +292,7 @@ Result<Hash256> ChainApp::InitChain(const Genesis& genesis) {
     auto it = genesis.modules.find(std::string(m->Name()));
     std::string section = it == genesis.modules.end() ? "{}" : it->second;
     Layer layer(&block_layer);
-    ExecContext ctx(block, &layer, &fatal);
+    ExecContext ctx(this, block, &layer, &fatal);
     Status st = m->InitGenesis(ctx, section);
     if (!fatal.ok()) return fatal;
     if (!st.ok()) return st.WithContext("genesis of module " + std::string(m->Name()));
@@ -307,12 +333,25 @@ TxVerdict ChainApp::CheckStateless(ByteView bytes, DecodedTx* tx, Module** modul
 }
 
 TxVerdict ChainApp::CheckSignature(const DecodedTx& tx) const {
-  if (SigCacheHas(tx.id)) return TxVerdict::Ok();
   if (!VerifyTxSignature(tx)) {
     return TxVerdict::Ledger(TxCode::kBadSignature, "the signature does not verify for signer " +
                                                         EncodeAddress(tx.signer));
   }
   return TxVerdict::Ok();
+}
+
+void ChainApp::CheckFully(ByteView bytes, Prepared* out) {
+  out->id = TxId(bytes);
+  if (auto c = CacheFind(out->id)) {
+    out->checked = std::move(c);
+    return;
+  }
+  auto fresh = std::make_shared<Checked>();
+  out->verdict = CheckStateless(bytes, &fresh->tx, &fresh->module);
+  if (out->verdict.ok()) out->verdict = CheckSignature(fresh->tx);
+  if (!out->verdict.ok()) return;
+  out->checked = fresh;
+  CacheAdd(std::move(fresh));
 }
 
 CheckTxResponse ChainApp::CheckTx(ByteView bytes, CheckTxKind kind) {
@@ -327,13 +366,19 @@ CheckTxResponse ChainApp::CheckTx(ByteView bytes, CheckTxKind kind) {
     height = committed_height_;
   }
   Module* module = nullptr;
-  r.verdict = CheckStateless(bytes, &r.tx, &module);
-  if (!r.verdict.ok()) return r;
+  std::shared_ptr<const Checked> known;
+  if (kind == CheckTxKind::kRecheck) known = CacheFind(TxId(bytes));
+  if (known) {
+    r.tx = known->tx;
+    module = known->module;
+  } else {
+    r.verdict = CheckStateless(bytes, &r.tx, &module);
+    if (!r.verdict.ok()) return r;
+  }
 
-  FlatReader flat(storage_->db(), storage_->state_flat());
-  auto nonce = flat.Get(NonceKey(r.tx.signer));
+  auto nonce = committed_->Get(NonceKey(r.tx.signer));
   Result<uint64_t> last = nonce.ok() ? DecodeNonce(*nonce) : Result<uint64_t>(nonce.status());
-  LatestQueryContext qctx(height, &flat);
+  LatestQueryContext qctx(this, height, committed_.get());
   auto balance = modules_.fee_payer->FeeBalance(qctx, r.tx.signer);
   if (!last.ok() || !balance.ok()) {
     r.verdict = TxVerdict::Ledger(TxCode::kNotAccepting, "the node cannot read its state: " +
@@ -349,10 +394,13 @@ CheckTxResponse ChainApp::CheckTx(ByteView bytes, CheckTxKind kind) {
                                                           std::to_string(*last + 1) + ")");
     return r;
   }
-  if (kind == CheckTxKind::kNew) {
+  if (kind == CheckTxKind::kNew && !CacheFind(r.tx.id)) {
     r.verdict = CheckSignature(r.tx);
     if (!r.verdict.ok()) return r;
-    SigCacheAdd(r.tx.id);
+    auto c = std::make_shared<Checked>();
+    c->tx = r.tx;
+    c->module = module;
+    CacheAdd(std::move(c));
   }
   return r;
 }
@@ -388,22 +436,14 @@ ProcessProposalResponse ChainApp::ProcessProposal(const ProcessProposalRequest& 
                std::to_string(params_.max_block_bytes);
     return r;
   }
-  std::vector<TxVerdict> verdicts(req.txs.size());
-  std::vector<Hash256> ids(req.txs.size());
-  pool_->ParallelFor(req.txs.size(), [&](size_t i) {
-    DecodedTx tx;
-    Module* m = nullptr;
-    verdicts[i] = CheckStateless(req.txs[i], &tx, &m);
-    if (verdicts[i].ok()) verdicts[i] = CheckSignature(tx);
-    ids[i] = tx.id;
-  });
-  for (size_t i = 0; i < verdicts.size(); ++i) {
-    if (!verdicts[i].ok()) {
-      r.reason = "transaction " + std::to_string(i) + " is invalid: " + verdicts[i].log;
+  std::vector<Prepared> prepared(req.txs.size());
+  pool_->ParallelFor(req.txs.size(), [&](size_t i) { CheckFully(req.txs[i], &prepared[i]); });
+  for (size_t i = 0; i < prepared.size(); ++i) {
+    if (!prepared[i].verdict.ok()) {
+      r.reason = "transaction " + std::to_string(i) + " is invalid: " + prepared[i].verdict.log;
       return r;
     }
   }
-  for (const auto& id : ids) SigCacheAdd(id);
   r.accept = true;
   return r;
 }
@@ -414,7 +454,8 @@ ProcessProposalResponse ChainApp::ProcessProposal(const ProcessProposalRequest& 
 types::v1::TxResult ChainApp::DeliverTx(const BlockInfo& block, const Prepared& p, uint32_t index,
                                         Layer* block_layer, Status* fatal) {
   if (!p.verdict.ok()) return VerdictResult(p.verdict);
-  const DecodedTx& tx = p.tx;
+  const DecodedTx& tx = p.checked->tx;
+  Module* module = p.checked->module;
   types::v1::TxResult r;
 
   Layer ante(block_layer);
@@ -440,7 +481,7 @@ types::v1::TxResult ChainApp::DeliverTx(const BlockInfo& block, const Prepared& 
                                                                   std::to_string(*last + 1) + ")"));
   }
   ante.Set(nonce_key, U64LE(tx.nonce));
-  ExecContext ante_ctx(block, &ante, fatal);
+  ExecContext ante_ctx(this, block, &ante, fatal);
   Status st = modules_.fee_payer->ChargeFee(ante_ctx, tx.signer, tx.fee);
   if (!fatal->ok()) return r;
   if (!st.ok()) {
@@ -451,16 +492,16 @@ types::v1::TxResult ChainApp::DeliverTx(const BlockInfo& block, const Prepared& 
   for (auto& e : ante_ctx.events()) *r.add_events() = std::move(e);
 
   Layer msg_layer(block_layer);
-  ExecContext ctx(block, &msg_layer, fatal);
+  ExecContext ctx(this, block, &msg_layer, fatal);
   types::v1::Msg msg;
   msg.set_type_url(tx.msg_type_url);
   msg.set_value(tx.msg_value.data(), tx.msg_value.size());
   TxInfo info{tx.id, tx.signer, tx.nonce, tx.fee, index};
-  st = p.module->HandleMsg(ctx, info, msg);
+  st = module->HandleMsg(ctx, info, msg);
   if (!fatal->ok()) return r;
   if (!st.ok()) {
     r.set_code(static_cast<uint32_t>(st.code()));
-    r.set_codespace(std::string(p.module->Name()));
+    r.set_codespace(std::string(module->Name()));
     r.set_log(st.message());
     return r;
   }
@@ -486,21 +527,15 @@ Result<FinalizeBlockResponse> ChainApp::FinalizeBlock(const FinalizeBlockRequest
 
   const size_t n = req.txs.size();
   std::vector<Prepared> prepared(n);
-  pool_->ParallelFor(n, [&](size_t i) {
-    Prepared& p = prepared[i];
-    p.verdict = CheckStateless(req.txs[i], &p.tx, &p.module);
-    if (p.verdict.ok()) p.verdict = CheckSignature(p.tx);
-    if (p.tx.id == Hash256{}) p.tx.id = TxId(req.txs[i]);
-  });
+  pool_->ParallelFor(n, [&](size_t i) { CheckFully(req.txs[i], &prepared[i]); });
 
-  FlatReader committed(storage_->db(), storage_->state_flat());
-  Layer block_layer(&committed);
+  Layer block_layer(committed_.get());
   Status fatal;
   FinalizeBlockResponse resp;
   auto run_hook = [&](bool begin) -> Status {
     for (const auto& m : modules_.modules) {
       Layer layer(&block_layer);
-      ExecContext ctx(req.block, &layer, &fatal);
+      ExecContext ctx(this, req.block, &layer, &fatal);
       Status st = begin ? m->BeginBlock(ctx) : m->EndBlock(ctx);
       if (!fatal.ok()) return fatal;
       if (!st.ok()) {
@@ -521,9 +556,10 @@ Result<FinalizeBlockResponse> ChainApp::FinalizeBlock(const FinalizeBlockRequest
     resp.tx_results.push_back(
         DeliverTx(req.block, prepared[i], static_cast<uint32_t>(i), &block_layer, &fatal));
     if (!fatal.ok()) return fatal.WithContext("executing transaction " + std::to_string(i));
-    ids.push_back(prepared[i].tx.id);
+    ids.push_back(prepared[i].id);
   }
   PROBITY_RETURN_IF_ERROR(run_hook(false));
+  resp.tx_ids = ids;
   PROBITY_ASSIGN_OR_RETURN(resp.app_hash,
                            FinishVersion(req.block.height, &block_layer, std::move(ids)));
   return resp;
@@ -535,15 +571,18 @@ Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
   std::vector<StateWrite> writes;
   writes.reserve(block_layer->writes().size());
   for (auto& [k, v] : block_layer->mutable_writes()) {
-    if (v) {
-      batch->Put(storage_->state_flat(), AsSlice(k), AsSlice(*v));
-    } else {
-      batch->Delete(storage_->state_flat(), AsSlice(k));
+    if (InFlatPrefix(k)) {
+      if (v) {
+        batch->Put(storage_->state_flat(), AsSlice(k), AsSlice(*v));
+      } else {
+        batch->Delete(storage_->state_flat(), AsSlice(k));
+      }
     }
     writes.push_back(StateWrite{k, std::move(v)});
   }
   block_layer->mutable_writes().clear();
   const uint64_t version = height + 1;
+  std::unique_ptr<Pending> pending = std::make_unique<Pending>();
   PROBITY_ASSIGN_OR_RETURN(Hash256 root, tree_->ApplyVersion(version, writes, batch.get()));
   uint8_t h[8];
   PutU64BE(h, height);
@@ -552,12 +591,13 @@ Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
   if (height == 0) {
     batch->Put(storage_->meta(), AsSlice(kMetaGenesisAppHash), AsSlice(ByteView(root)));
   }
-  pending_ = std::make_unique<Pending>();
-  pending_->height = height;
-  pending_->version = version;
-  pending_->app_hash = root;
-  pending_->batch = std::move(batch);
-  pending_->tx_ids = std::move(tx_ids);
+  pending->height = height;
+  pending->version = version;
+  pending->app_hash = root;
+  pending->batch = std::move(batch);
+  pending->writes = std::move(writes);
+  pending->tx_ids = std::move(tx_ids);
+  pending_ = std::move(pending);
   return root;
 }
 
@@ -576,6 +616,7 @@ Status ChainApp::Commit(const CommitRequest& req) {
     return st;
   }
   tree_->MarkCommitted(pending_->version);
+  committed_->Apply(pending_->writes, pending_->version);
   {
     std::lock_guard<std::mutex> l(mu_);
     committed_height_ = pending_->height;
@@ -583,7 +624,7 @@ Status ChainApp::Commit(const CommitRequest& req) {
     if (pending_->height == 0) genesis_app_hash_ = pending_->app_hash;
     initialised_ = true;
   }
-  SigCacheErase(pending_->tx_ids);
+  CacheErase(pending_->tx_ids);
   pending_.reset();
   return Status::OK();
 }
@@ -659,13 +700,13 @@ Result<QueryResponse> ChainApp::Query(const QueryRequest& req) const {
   uint64_t snap_height = GetU64BE(reinterpret_cast<const uint8_t*>(hb.data()));
   Result<Bytes> reply = Status::Internal("unset");
   if (req.height == 0 || height == snap_height) {
-    FlatReader flat(db, storage_->state_flat(), snap);
-    LatestQueryContext ctx(snap_height, &flat);
+    SnapshotReader state(tree_.get(), snap_height + 1, db, storage_->state_flat(), snap);
+    LatestQueryContext ctx(this, snap_height, &state);
     r.height = snap_height;
     reply = module->Query(ctx, sub, req.data);
   } else {
     TreeReader tree(tree_.get(), height + 1);
-    LatestQueryContext ctx(height, &tree);
+    LatestQueryContext ctx(this, height, &tree);
     reply = module->Query(ctx, sub, req.data);
   }
   if (!reply.ok()) return reply.status();
@@ -674,27 +715,30 @@ Result<QueryResponse> ChainApp::Query(const QueryRequest& req) const {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Signature cache
+// Checked-transaction cache
 
-bool ChainApp::SigCacheHas(const Hash256& id) const {
-  std::lock_guard<std::mutex> l(sig_mu_);
-  return sig_current_.count(id) > 0 || sig_previous_.count(id) > 0;
+std::shared_ptr<const ChainApp::Checked> ChainApp::CacheFind(const Hash256& id) const {
+  std::lock_guard<std::mutex> l(cache_mu_);
+  if (auto it = cache_current_.find(id); it != cache_current_.end()) return it->second;
+  if (auto it = cache_previous_.find(id); it != cache_previous_.end()) return it->second;
+  return nullptr;
 }
 
-void ChainApp::SigCacheAdd(const Hash256& id) {
-  std::lock_guard<std::mutex> l(sig_mu_);
-  if (sig_current_.size() >= kSigCacheGeneration) {
-    sig_previous_.swap(sig_current_);
-    sig_current_.clear();
+void ChainApp::CacheAdd(std::shared_ptr<const Checked> c) {
+  std::lock_guard<std::mutex> l(cache_mu_);
+  if (cache_current_.size() >= kCheckedCacheGeneration) {
+    cache_previous_.swap(cache_current_);
+    cache_current_.clear();
   }
-  sig_current_.insert(id);
+  Hash256 id = c->tx.id;
+  cache_current_.emplace(id, std::move(c));
 }
 
-void ChainApp::SigCacheErase(const std::vector<Hash256>& ids) {
-  std::lock_guard<std::mutex> l(sig_mu_);
+void ChainApp::CacheErase(const std::vector<Hash256>& ids) {
+  std::lock_guard<std::mutex> l(cache_mu_);
   for (const auto& id : ids) {
-    sig_current_.erase(id);
-    sig_previous_.erase(id);
+    cache_current_.erase(id);
+    cache_previous_.erase(id);
   }
 }
 

@@ -39,10 +39,17 @@ void Mempool::RemoveLocked(const XOnlyPubKey& sender, uint64_t nonce) {
   }
 }
 
-TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked,
-                       std::vector<DroppedTx>* evicted) {
+uint64_t Mempool::generation() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return generation_;
+}
+
+TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked, uint64_t generation,
+                       std::vector<DroppedTx>* evicted, bool* stale) {
   const DecodedTx& d = checked.tx;
   std::lock_guard<std::mutex> l(mu_);
+  *stale = generation != generation_;
+  if (*stale) return TxVerdict::Ledger(TxCode::kNotAccepting, "state changed; check again");
   if (by_id_.count(d.id)) return Refuse(TxCode::kDuplicate, "the transaction is already pending");
 
   auto sit = senders_.find(d.signer);
@@ -219,6 +226,7 @@ void Mempool::RecheckLocked(const XOnlyPubKey& sender,
 std::vector<DroppedTx> Mempool::Update(const std::vector<Hash256>& included,
                                        const std::function<CheckTxResponse(ByteView)>& recheck) {
   std::lock_guard<std::mutex> l(mu_);
+  ++generation_;
   std::set<XOnlyPubKey> touched;
   for (const auto& id : included) {
     auto it = by_id_.find(id);

@@ -192,6 +192,7 @@ SubmitOutcome Node::SubmitTx(ByteView tx, bool wait, std::chrono::milliseconds t
       return out;
     }
   }
+  uint64_t generation = mempool_->generation();
   CheckTxResponse c = app_->CheckTx(tx, CheckTxKind::kNew);
   out.tx_id = c.tx.size > 0 ? c.tx.id : TxId(tx);
   if (!c.verdict.ok()) {
@@ -212,7 +213,19 @@ SubmitOutcome Node::SubmitTx(ByteView tx, bool wait, std::chrono::milliseconds t
     if (--w->refs == 0) waiters_.erase(out.tx_id);
   };
   std::vector<DroppedTx> evicted;
-  out.verdict = mempool_->Add(tx, c, &evicted);
+  for (;;) {
+    bool stale = false;
+    out.verdict = mempool_->Add(tx, c, generation, &evicted, &stale);
+    if (!stale) break;
+    // A block was committed while we read the account: read it again (the signature is
+    // already checked, so this is cheap).
+    generation = mempool_->generation();
+    c = app_->CheckTx(tx, CheckTxKind::kRecheck);
+    if (!c.verdict.ok()) {
+      out.verdict = c.verdict;
+      break;
+    }
+  }
   NotifyDropped(evicted);
   if (!out.verdict.ok() || !wait) {
     release();
@@ -323,8 +336,7 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
   for (size_t i : pp.chosen) txs.push_back(std::move(candidates[i]));
 
   PROBITY_ASSIGN_OR_RETURN(FinalizeBlockResponse resp, app_->FinalizeBlock({info, txs}));
-  std::vector<Hash256> ids(txs.size());
-  pool_->ParallelFor(txs.size(), [&](size_t i) { ids[i] = TxId(txs[i]); });
+  std::vector<Hash256> ids = resp.tx_ids;
 
   types::v1::BlockHeader header;
   header.set_chain_id(info.chain_id);
@@ -441,8 +453,7 @@ void Node::ProducerLoop() {
   if (std::memcmp(d.header.block_events_hash().data(), events_hash.data(), 32) != 0) {
     return mismatch("block-events hash", d.header.block_events_hash(), events_hash);
   }
-  std::vector<Hash256> ids(d.txs.size());
-  for (size_t i = 0; i < d.txs.size(); ++i) ids[i] = TxId(d.txs[i]);
+  std::vector<Hash256> ids = resp.tx_ids;
   return CommitBlock(d.header, d.hash, block_bytes, std::move(resp), ids);
 }
 

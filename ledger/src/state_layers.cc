@@ -19,6 +19,34 @@ Bytes PrefixEnd(ByteView prefix) {
   return end;
 }
 
+Status ScanPrefix(const KvReader& reader, ByteView prefix,
+                  const std::function<bool(ByteView, ByteView)>& fn) {
+  Bytes end = PrefixEnd(prefix);
+  if (end.empty() && !prefix.empty()) {
+    // All 0xFF: nothing sorts after it but its own extensions; scan to the end of the view.
+    return reader.Scan(prefix, {}, fn);
+  }
+  return reader.Scan(prefix, end, fn);
+}
+
+Status CheckScanRange(const std::vector<std::string>& allowed, std::string_view module,
+                      ByteView begin, ByteView end) {
+  BytesLess less;
+  for (const auto& p : allowed) {
+    ByteView pv = AsBytes(p);
+    if (begin.size() < pv.size() || !BytesEqual(begin.subspan(0, pv.size()), pv)) continue;
+    if (p.empty()) return Status::OK();
+    Bytes limit = PrefixEnd(pv);
+    if (end.empty()) {
+      if (limit.empty()) return Status::OK();
+      continue;
+    }
+    if (limit.empty() || !less(limit, end)) return Status::OK();
+  }
+  return Status::FailedPrecondition("module " + std::string(module) +
+                                    " scans outside the prefixes it declares in ScanPrefixes()");
+}
+
 Result<std::optional<Bytes>> FlatReader::Get(ByteView key) const {
   rocksdb::ReadOptions ro;
   ro.snapshot = snapshot_;
@@ -141,6 +169,7 @@ Result<std::optional<Bytes>> PrefixedStore::Get(ByteView key) const {
 
 Status PrefixedStore::Scan(ByteView begin, ByteView end,
                            const std::function<bool(ByteView, ByteView)>& fn) const {
+  PROBITY_RETURN_IF_ERROR(CheckScanRange(*scannable_, prefix_, begin, end));
   Bytes b = Full(begin);
   Bytes e = end.empty() ? PrefixEnd(AsBytes(prefix_)) : Full(end);
   size_t n = prefix_.size();
@@ -160,6 +189,7 @@ Result<std::optional<Bytes>> PrefixedReader::Get(ByteView key) const {
 
 Status PrefixedReader::Scan(ByteView begin, ByteView end,
                             const std::function<bool(ByteView, ByteView)>& fn) const {
+  PROBITY_RETURN_IF_ERROR(CheckScanRange(*scannable_, prefix_, begin, end));
   Bytes b(prefix_.begin(), prefix_.end());
   b.insert(b.end(), begin.begin(), begin.end());
   Bytes e;

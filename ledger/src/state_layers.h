@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "probity/ledger/module.h"
 
@@ -92,12 +93,18 @@ class Layer final : public KvStore {
   WriteSet writes_;
 };
 
+// kOk when [begin, end) (relative to a module's slice) lies inside one of `allowed`
+// (the module's ScanPrefixes); kFailedPrecondition naming the module otherwise.
+Status CheckScanRange(const std::vector<std::string>& allowed, std::string_view module,
+                      ByteView begin, ByteView end);
+
 // A module's slice: prepends "<module>/" to every key. A read error is recorded in `*fatal`
 // (the first one wins) so that the ledger abandons the block whatever the module does.
 class PrefixedStore final : public KvStore {
  public:
-  PrefixedStore(KvStore* inner, std::string prefix, Status* fatal)
-      : inner_(inner), prefix_(std::move(prefix)), fatal_(fatal) {}
+  PrefixedStore(KvStore* inner, std::string prefix, const std::vector<std::string>* scannable,
+                Status* fatal)
+      : inner_(inner), prefix_(std::move(prefix)), scannable_(scannable), fatal_(fatal) {}
   Result<std::optional<Bytes>> Get(ByteView key) const override;
   Status Scan(ByteView begin, ByteView end,
               const std::function<bool(ByteView, ByteView)>& fn) const override;
@@ -108,14 +115,16 @@ class PrefixedStore final : public KvStore {
   Bytes Full(ByteView key) const;
   KvStore* inner_;
   std::string prefix_;
+  const std::vector<std::string>* scannable_;
   Status* fatal_;
 };
 
 // Read-only prefixed view for queries.
 class PrefixedReader final : public KvReader {
  public:
-  PrefixedReader(const KvReader* inner, std::string prefix)
-      : inner_(inner), prefix_(std::move(prefix)) {}
+  PrefixedReader(const KvReader* inner, std::string prefix,
+                 const std::vector<std::string>* scannable)
+      : inner_(inner), prefix_(std::move(prefix)), scannable_(scannable) {}
   Result<std::optional<Bytes>> Get(ByteView key) const override;
   Status Scan(ByteView begin, ByteView end,
               const std::function<bool(ByteView, ByteView)>& fn) const override;
@@ -123,6 +132,25 @@ class PrefixedReader final : public KvReader {
  private:
   const KvReader* inner_;
   std::string prefix_;
+  const std::vector<std::string>* scannable_;
+};
+
+// Committed state at a RocksDB snapshot: values from the tree at `version`, scans from the
+// flat column family as of the snapshot (which holds that same version).
+class SnapshotReader final : public KvReader {
+ public:
+  SnapshotReader(const StateTree* tree, uint64_t version, rocksdb::DB* db,
+                 rocksdb::ColumnFamilyHandle* flat, const rocksdb::Snapshot* snapshot)
+      : tree_(tree, version), flat_(db, flat, snapshot) {}
+  Result<std::optional<Bytes>> Get(ByteView key) const override { return tree_.Get(key); }
+  Status Scan(ByteView begin, ByteView end,
+              const std::function<bool(ByteView, ByteView)>& fn) const override {
+    return flat_.Scan(begin, end, fn);
+  }
+
+ private:
+  TreeReader tree_;
+  FlatReader flat_;
 };
 
 }  // namespace probity::ledger

@@ -99,8 +99,9 @@ TEST_CASE("a prefixed store sees only its slice, with relative keys") {
   FlatReader flat(storage->db(), storage->state_flat());
   Layer layer(&flat);
   Status fatal;
-  PrefixedStore bank(&layer, "bank/", &fatal);
-  PrefixedStore bankx(&layer, "bankx/", &fatal);
+  const std::vector<std::string> all = {""};
+  PrefixedStore bank(&layer, "bank/", &all, &fatal);
+  PrefixedStore bankx(&layer, "bankx/", &all, &fatal);
   bank.Set(B("a"), B("1"));
   bank.Set(B("b"), B("2"));
   bankx.Set(B("a"), B("9"));
@@ -118,4 +119,22 @@ TEST_CASE("a prefixed store sees only its slice, with relative keys") {
   CHECK(fatal.ok());
   CHECK(PrefixEnd(AsBytes(std::string("ab\xff\xff"))) == B("ac"));
   CHECK(PrefixEnd(AsBytes(std::string("\xff"))).empty());
+}
+
+TEST_CASE("scans are allowed only inside declared prefixes") {
+  const std::vector<std::string> declared = {"q/", "book/"};
+  auto ok = [&](const std::string& b, const std::string& e) {
+    return CheckScanRange(declared, "m", AsBytes(b), AsBytes(e)).ok();
+  };
+  CHECK(ok("q/", "q0"));        // exactly the prefix
+  CHECK(ok("q/abc", "q/abd"));  // inside it
+  CHECK(ok("book/", "book0"));
+  CHECK_FALSE(ok("q/", ""));   // to the end of the slice: beyond q/
+  CHECK_FALSE(ok("q/", "r"));  // past q/
+  CHECK_FALSE(ok("b", "c"));   // covers keys outside
+  CHECK_FALSE(ok("x/", "x0"));
+  auto st = CheckScanRange(declared, "market", AsBytes(std::string("z")), {});
+  CHECK(st.code() == Code::kFailedPrecondition);
+  CHECK(st.message().find("market") != std::string::npos);
+  CHECK(CheckScanRange({""}, "m", AsBytes(std::string("anything")), {}).ok());
 }

@@ -104,8 +104,7 @@ Result<SchnorrSig> SecretKey::SignWithAux(ByteView msg,
   secp256k1_schnorrsig_extraparams extra = SECP256K1_SCHNORRSIG_EXTRAPARAMS_INIT;
   extra.ndata = const_cast<uint8_t*>(aux_rand.data());
   SchnorrSig sig;
-  int ok = secp256k1_schnorrsig_sign_custom(Ctx(), sig.data(), msg.data(), msg.size(), &kp,
-                                            &extra);
+  int ok = secp256k1_schnorrsig_sign_custom(Ctx(), sig.data(), msg.data(), msg.size(), &kp, &extra);
   SecureWipe(&kp, sizeof(kp));
   if (!ok) return Status::Internal("schnorr signing failed");
   return sig;

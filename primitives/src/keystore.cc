@@ -169,8 +169,8 @@ Result<ParsedKeyFile> ParseKeyFile(const std::string& path) {
   PROBITY_ASSIGN_OR_RETURN(uint64_t r, NumField(*m, "r"));
   PROBITY_ASSIGN_OR_RETURN(uint64_t p, NumField(*m, "p"));
   // Bounds keep a hostile file from asking for gigabytes of memory or hours of work.
-  if (f.params.n < 2 || f.params.n > (1u << 20) || (f.params.n & (f.params.n - 1)) != 0 ||
-      r < 1 || r > 32 || p < 1 || p > 16) {
+  if (f.params.n < 2 || f.params.n > (1u << 20) || (f.params.n & (f.params.n - 1)) != 0 || r < 1 ||
+      r > 32 || p < 1 || p > 16) {
     return Status::Corruption(path + ": scrypt parameters out of range");
   }
   f.params.r = static_cast<uint32_t>(r);
@@ -225,9 +225,8 @@ Status WriteFileAtomic0600(const std::string& path, const std::string& data, boo
     return Status::IOError("cannot rename onto " + path + ": " + std::strerror(e));
   }
   // Sync the directory so that the new name survives a crash.
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                       ? 0
-                                       : path.find_last_of('/'));
+  std::string dir =
+      path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
   int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

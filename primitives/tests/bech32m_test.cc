@@ -1,12 +1,13 @@
 // BIP-350 bech32m vectors (tests/data/bech32m/vectors.tsv) and Probity addresses.
 // `ctest -R bech32m` selects these.
+#include "probity/primitives/bech32m.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
-#include "probity/primitives/bech32m.h"
 #include "probity/primitives/hex.h"
 
 using namespace probity;

@@ -1,11 +1,11 @@
+#include "probity/primitives/keystore.h"
+
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "probity/primitives/keystore.h"
 
 using namespace probity;
 namespace fs = std::filesystem;
@@ -65,8 +65,8 @@ TEST_CASE("keystore: wrong passphrase, tampering and garbage give clear errors")
 
   std::string text = Slurp(path);
   // Flip one hex digit in each protected field in turn.
-  for (std::string field : {"\"ciphertext\":\"", "\"tag\":\"", "\"nonce\":\"", "\"salt\":\"",
-                            "\"public_key\":\""}) {
+  for (std::string field :
+       {"\"ciphertext\":\"", "\"tag\":\"", "\"nonce\":\"", "\"salt\":\"", "\"public_key\":\""}) {
     std::string t = text;
     size_t at = t.find(field) + field.size();
     t[at] = t[at] == '0' ? '1' : '0';
@@ -85,8 +85,7 @@ TEST_CASE("keystore: wrong passphrase, tampering and garbage give clear errors")
     CHECK(r.status().code() == Code::kCorruption);
     fs::remove(p3);
   }
-  CHECK(ReadKeyFile((d.path / "missing.key").string(), "pw").status().code() ==
-        Code::kNotFound);
+  CHECK(ReadKeyFile((d.path / "missing.key").string(), "pw").status().code() == Code::kNotFound);
   // Hostile scrypt parameters are refused before any work is done.
   std::string huge = text;
   size_t at = huge.find("\"n\":");

@@ -1,7 +1,8 @@
+#include "probity/primitives/merkle.h"
+
 #include <doctest/doctest.h>
 
 #include "probity/primitives/hex.h"
-#include "probity/primitives/merkle.h"
 #include "probity/primitives/sha256.h"
 
 using namespace probity;
@@ -38,20 +39,22 @@ TEST_CASE("merkle: empty tree and single leaf") {
 
 TEST_CASE("merkle: RFC 6962 test vectors (certificate-transparency leaves)") {
   // The eight leaves used by the CT reference implementations' tests.
-  std::vector<Bytes> d = {
-      FromHex("").value(),         FromHex("00").value(),       FromHex("10").value(),
-      FromHex("2021").value(),     FromHex("3031").value(),     FromHex("40414243").value(),
-      FromHex("5051525354555657").value(),
-      FromHex("606162636465666768696a6b6c6d6e6f").value()};
-  const char* roots[] = {
-      "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-      "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-      "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-      "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-      "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-      "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-      "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-      "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"};
+  std::vector<Bytes> d = {FromHex("").value(),
+                          FromHex("00").value(),
+                          FromHex("10").value(),
+                          FromHex("2021").value(),
+                          FromHex("3031").value(),
+                          FromHex("40414243").value(),
+                          FromHex("5051525354555657").value(),
+                          FromHex("606162636465666768696a6b6c6d6e6f").value()};
+  const char* roots[] = {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                         "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+                         "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+                         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                         "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+                         "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+                         "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+                         "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"};
   for (size_t n = 1; n <= 8; ++n) {
     CHECK(ToHex(MerkleRoot(std::span(d).first(n))) == roots[n - 1]);
   }

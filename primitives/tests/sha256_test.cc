@@ -1,9 +1,10 @@
+#include "probity/primitives/sha256.h"
+
 #include <doctest/doctest.h>
 
 #include <random>
 
 #include "probity/primitives/hex.h"
-#include "probity/primitives/sha256.h"
 
 using namespace probity;
 
@@ -12,9 +13,9 @@ TEST_CASE("sha256: FIPS 180-4 vectors") {
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(ToHex(Sha256(std::string_view("abc"))) ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(ToHex(Sha256(std::string_view(
-            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))) ==
-        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  CHECK(
+      ToHex(Sha256(std::string_view("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"))) ==
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   std::string million(1000000, 'a');
   CHECK(ToHex(Sha256(std::string_view(million))) ==
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");

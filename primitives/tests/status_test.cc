@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "probity/primitives/status.h"
+
+#include <doctest/doctest.h>
 
 using namespace probity;
 

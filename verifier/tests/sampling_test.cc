@@ -1,3 +1,5 @@
+#include "probity/verifier/sampling.h"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 
 #include "probity/primitives/hex.h"
 #include "probity/primitives/sha256.h"
-#include "probity/verifier/sampling.h"
 
 using namespace probity;
 using namespace probity::verifier;
@@ -52,10 +53,8 @@ TEST_CASE("sampling: indices are distinct, in range, deterministic, and pinned")
     }
   }
   // A fixed vector, so that any change to the algorithm is noticed (docs/protocol.md).
-  CHECK(SampleIndices(H("probity"), 1000, 4).value() ==
-        std::vector<uint64_t>{284, 855, 902, 655});
-  CHECK(SampleIndices(seed, 10, 10).value() ==
-        std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  CHECK(SampleIndices(H("probity"), 1000, 4).value() == std::vector<uint64_t>{284, 855, 902, 655});
+  CHECK(SampleIndices(seed, 10, 10).value() == std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
   CHECK_FALSE(SampleIndices(seed, 0, 3).ok());
   CHECK_FALSE(SampleIndices(seed, 5, 0).ok());
 }

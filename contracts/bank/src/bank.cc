@@ -169,11 +169,6 @@ Status Bank::ValidateMsg(const types::v1::Msg& msg) const {
     return Status::InvalidArgument("recipient must be a 32-byte key, got " +
                                    std::to_string(m.to().size()) + " bytes");
   }
-  XOnlyPubKey to;
-  std::memcpy(to.data(), m.to().data(), 32);
-  if (!ValidateXOnlyPubKey(to).ok()) {
-    return Status::InvalidArgument("recipient is not a valid public key (funds would be lost)");
-  }
   if (m.amount() == 0) return Status::InvalidArgument("amount must be positive");
   return Status::OK();
 }

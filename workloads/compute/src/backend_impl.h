@@ -48,6 +48,10 @@ class BackendImpl {
 
   virtual std::string_view name() const = 0;
   virtual std::string Describe() const = 0;
+  // cpu backends: their thread count and whether they use the AVX2/FMA kernels (for the
+  // benchmark's peak measurement); 0 and false elsewhere.
+  virtual int cpu_threads() const { return 0; }
+  virtual bool cpu_avx2() const { return false; }
 
   // Zero-filled memory of `bytes` (> 0) bytes, aligned to at least 64.
   virtual Result<void*> Allocate(size_t bytes) = 0;

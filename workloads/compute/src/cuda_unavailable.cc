@@ -1,6 +1,7 @@
 // The `cuda` backend in a build without CUDA (PROBITY_HAVE_CUDA off): it is a valid request
 // that this build cannot serve, so kUnsupported, never a crash or a silent CPU fallback.
 #include "backend_impl.h"
+#include "cuda_bench.h"
 
 namespace probity::workloads::internal {
 
@@ -11,6 +12,11 @@ Status CudaAvailability() {
 }
 
 Result<std::unique_ptr<BackendImpl>> CreateCudaBackendImpl(const BackendOptions&) {
+  return CudaAvailability();
+}
+
+Status RunCudaBench(Backend&, const ComputeBenchOptions&,
+                    const std::function<void(const BenchRecord&)>&) {
   return CudaAvailability();
 }
 

@@ -137,6 +137,7 @@ PROBITY_HD float Log(float x) {
 PROBITY_HD float Tanh(float x) {
   if (x != x) return BitsFloat(kCanonicalNaNBits);
   const float a = x < 0.0f ? -x : x;
+  if (a < 0.000244140625f) return x;  // |x| < 2^-12: tanh(x) rounds to x (and keeps -0.0)
   if (a < 0.625f) {
     const float z = x * x;
     float p = 0.00229274481618f;

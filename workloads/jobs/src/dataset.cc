@@ -140,6 +140,14 @@ Result<Bytes> ReadMaybeGzipFile(const std::string& path, size_t max_bytes) {
 #endif
 }
 
+bool GzipSupported() {
+#if PROBITY_HAVE_ZLIB
+  return true;
+#else
+  return false;
+#endif
+}
+
 Hash256 DatasetId(uint32_t count, uint32_t rows, uint32_t cols, ByteView images, ByteView labels) {
   Sha256Hasher h = TaggedHasher("probity/dataset");
   uint8_t head[16];

@@ -6,27 +6,13 @@
 namespace probity::workloads::internal {
 
 Status CheckInferBounds(const ClassifierArch& arch, uint64_t slice_len) {
-  const uint64_t macs = slice_len * arch.ForwardMultiplyAdds();
-  if (macs > kMaxSegmentMultiplyAdds) {
-    return Status::OutOfRange("a slice of " + std::to_string(slice_len) + " images costs " +
-                              std::to_string(macs) +
-                              " multiply-adds with this model, above the segment bound of " +
-                              std::to_string(kMaxSegmentMultiplyAdds) + ": use slice_size <= " +
-                              std::to_string(std::max<uint64_t>(
-                                  1, kMaxSegmentMultiplyAdds / arch.ForwardMultiplyAdds())));
-  }
-  uint64_t model_bytes = 0;
-  for (const auto& [name, shape] : arch.ParameterShapes()) {
-    uint64_t n = 4;
-    for (int64_t d : shape) n *= static_cast<uint64_t>(d);
-    model_bytes += n;
-  }
-  const uint64_t bytes = model_bytes + slice_len * kImageRows * kImageCols;
-  if (bytes > kMaxStateBytes) {
-    return Status::OutOfRange("the model (" + std::to_string(model_bytes) +
-                              " bytes) and a slice of " + std::to_string(slice_len) +
-                              " images exceed the " + std::to_string(kMaxStateBytes) +
-                              " bytes an opening may carry");
+  const uint32_t max = MaxInferSliceSize(arch);
+  if (slice_len > max) {
+    return Status::OutOfRange(
+        "a slice of " + std::to_string(slice_len) +
+        " images exceeds the segment bounds with this model (" + std::to_string(kMaxSegmentCost) +
+        " cost units, " + std::to_string(kMaxStateBytes) +
+        " bytes of model and images): use slice_size <= " + std::to_string(max));
   }
   return Status::OK();
 }

@@ -11,7 +11,7 @@
 namespace probity::workloads::internal {
 
 // kOutOfRange when a slice of `slice_len` images through `arch` would exceed the segment bound
-// (kMaxSegmentMultiplyAdds), or the model and slice would not fit in an opening.
+// (kMaxSegmentCost), or the model and slice would not fit in an opening.
 Status CheckInferBounds(const ClassifierArch& arch, uint64_t slice_len);
 
 class InferRunner {

@@ -111,6 +111,7 @@ struct JobRun::Impl {
   // infer
   TensorMap infer_model;
   Tensor images, labels, logits;
+  std::vector<Hash256> image_leaves;  // ImagesRoot's leaves, for the slices' proofs
 };
 
 JobRun::JobRun(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -172,7 +173,9 @@ Status RunInfer(JobRun::Impl& run, const JobInputs& inputs, Backend& backend,
     return Status::InvalidArgument("the spec orders " + std::to_string(spec.count) + " images; " +
                                    std::to_string(inputs.images->shape()[0]) + " were given");
   }
-  PROBITY_ASSIGN_OR_RETURN(Hash256 root, ImagesRoot(*inputs.images, spec.slice_size));
+  PROBITY_ASSIGN_OR_RETURN(run.image_leaves,
+                           internal::ImageSliceLeaves(*inputs.images, spec.slice_size));
+  const Hash256 root = MerkleRootFromLeafHashes(run.image_leaves);
   if (root != spec.images) {
     return Status::InvalidArgument("the images' root is " + ToHex(root) + ", the spec orders " +
                                    ToHex(spec.images));
@@ -279,8 +282,7 @@ Result<Opening> JobRun::Open(uint64_t index, Backend& backend) const {
   PROBITY_ASSIGN_OR_RETURN(
       Tensor slice, internal::ImageSlice(run.images, begin, begin + SliceLength(spec, index)));
   o.slice = std::move(slice);
-  PROBITY_ASSIGN_OR_RETURN(auto leaves, internal::ImageSliceLeaves(run.images, spec.slice_size));
-  PROBITY_ASSIGN_OR_RETURN(o.slice_proof, MerkleInclusionProof(leaves, index));
+  PROBITY_ASSIGN_OR_RETURN(o.slice_proof, MerkleInclusionProof(run.image_leaves, index));
   return o;
 }
 

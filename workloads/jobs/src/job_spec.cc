@@ -12,6 +12,7 @@
 #include "probity/primitives/encoding.h"
 #include "probity/primitives/hex.h"
 #include "probity/primitives/sha256.h"
+#include "probity/workloads/backend.h"
 #include "probity/workloads/dataset.h"
 
 namespace probity::workloads {
@@ -317,6 +318,8 @@ Result<TrainSpec> TrainFromText(Fields& f) {
                      "optimizer must be \"sgd-momentum\" or \"adam\", got \"" + opt + "\"");
   }
   PROBITY_ASSIGN_OR_RETURN(s.learning_rate, f.Float("learning_rate", 0, 10, true, false));
+  PROBITY_ASSIGN_OR_RETURN(s.learning_rate_decay,
+                           f.Float("learning_rate_decay", 0, 1, true, false));
   if (s.optimizer == OptimizerKind::kSgdMomentum) {
     PROBITY_ASSIGN_OR_RETURN(s.momentum, f.Float("momentum", 0, 1, false, true));
   } else {
@@ -331,6 +334,15 @@ Result<TrainSpec> TrainFromText(Fields& f) {
   PROBITY_ASSIGN_OR_RETURN(s.seed, f.Unsigned("seed", 0, UINT64_MAX));
   PROBITY_ASSIGN_OR_RETURN(uint64_t sps, f.Unsigned("steps_per_segment", 1, UINT32_MAX));
   s.steps_per_segment = static_cast<uint32_t>(sps);
+  PROBITY_ASSIGN_OR_RETURN(std::string augment, f.String("augment"));
+  if (augment == "none") {
+    s.augment = Augmentation::kNone;
+  } else if (augment == "mirror") {
+    s.augment = Augmentation::kMirror;
+  } else {
+    return LineError(f.raw["augment"].line,
+                     "augment must be \"none\" or \"mirror\", got \"" + augment + "\"");
+  }
   std::string context =
       "train-classifier with architecture \"" + arch + "\" and optimizer \"" + opt + "\"";
   PROBITY_RETURN_IF_ERROR(f.CheckAllUsed(context));
@@ -397,6 +409,8 @@ Status ValidateTrain(const TrainSpec& s) {
     return Status::InvalidArgument("conv_channels does not apply to an mlp");
   }
   PROBITY_RETURN_IF_ERROR(CheckFloat(s.learning_rate, 0, 10, true, false, "learning_rate"));
+  PROBITY_RETURN_IF_ERROR(
+      CheckFloat(s.learning_rate_decay, 0, 1, true, false, "learning_rate_decay"));
   if (s.optimizer == OptimizerKind::kSgdMomentum) {
     PROBITY_RETURN_IF_ERROR(CheckFloat(s.momentum, 0, 1, false, true, "momentum"));
     if (!SameBits(s.beta1, 0) || !SameBits(s.beta2, 0) || !SameBits(s.epsilon, 0)) {
@@ -422,17 +436,20 @@ Status ValidateTrain(const TrainSpec& s) {
     return Status::OutOfRange("epochs is outside [1, " + std::to_string(kMaxEpochs) + "]");
   }
   if (s.steps_per_segment < 1) return Status::OutOfRange("steps_per_segment must be at least 1");
+  if (s.augment != Augmentation::kNone && s.augment != Augmentation::kMirror) {
+    return Status::InvalidArgument("unknown augmentation");
+  }
   const uint64_t state = TrainStateBytes(s);
   if (state > kMaxStateBytes) {
     return Status::OutOfRange("the model and optimiser state take " + std::to_string(state) +
                               " bytes, above the " + std::to_string(kMaxStateBytes) +
                               " an opening may carry: use fewer or narrower layers");
   }
-  const uint64_t step = TrainStepMultiplyAdds(s);
-  if (step > kMaxSegmentMultiplyAdds) {
+  const uint64_t step = TrainStepCost(s);
+  if (step > kMaxSegmentCost) {
     return Status::OutOfRange("one training step costs " + std::to_string(step) +
-                              " multiply-adds, above the segment bound of " +
-                              std::to_string(kMaxSegmentMultiplyAdds) +
+                              " cost units, above the segment bound of " +
+                              std::to_string(kMaxSegmentCost) +
                               ": use a smaller batch_size or model");
   }
   const uint32_t max_steps = MaxStepsPerSegment(s);
@@ -440,7 +457,7 @@ Status ValidateTrain(const TrainSpec& s) {
     return Status::OutOfRange("steps_per_segment = " + std::to_string(s.steps_per_segment) +
                               " exceeds " + std::to_string(max_steps) +
                               ", the most that re-execute within the segment bound (" +
-                              std::to_string(kMaxSegmentMultiplyAdds) + " multiply-adds)");
+                              std::to_string(kMaxSegmentCost) + " cost units)");
   }
   return Status::OK();
 }
@@ -457,7 +474,7 @@ Status ValidateInfer(const InferSpec& s) {
 
 }  // namespace
 
-uint64_t TrainStepMultiplyAdds(const TrainSpec& s) {
+uint64_t TrainStepCost(const TrainSpec& s) {
   const uint64_t b = s.batch_size;
   uint64_t macs = 0;
   bool first = s.architecture != Architecture::kCnn;
@@ -465,8 +482,10 @@ uint64_t TrainStepMultiplyAdds(const TrainSpec& s) {
     const uint64_t c0 = s.conv_channels[0], c1 = s.conv_channels[1];
     const uint64_t hw0 = uint64_t{kImageRows} * kImageCols, hw1 = hw0 / 4;
     const uint64_t conv0 = b * hw0 * c0 * 1 * 25, conv1 = b * hw1 * c1 * c0 * 25;
-    macs += 2 * conv0;  // forward, weight gradient (no input gradient for the image)
-    macs += 3 * conv1;  // forward, weight gradient, input gradient
+    // A convolution multiply-add costs 2 units. conv0: forward and weight gradient (no input
+    // gradient for the image); conv1: forward, weight gradient and input gradient.
+    macs += 2 * 2 * conv0;
+    macs += 2 * 3 * conv1;
     macs += 4 * b * (hw0 * c0 + hw1 * c1);  // ReLU, pooling and their gradients
   }
   for (const LayerDims& l : DenseLayers(s)) {
@@ -479,11 +498,15 @@ uint64_t TrainStepMultiplyAdds(const TrainSpec& s) {
   return macs;
 }
 
+float LearningRate(const TrainSpec& s, uint64_t epoch) {
+  return s.learning_rate * PowByMultiplication(s.learning_rate_decay, epoch);
+}
+
 uint64_t TrainStateBytes(const TrainSpec& s) { return ParamCount(s) * 4 * (1 + OptimizerSlots(s)); }
 
 uint32_t MaxStepsPerSegment(const TrainSpec& s) {
-  uint64_t step = std::max<uint64_t>(1, TrainStepMultiplyAdds(s));
-  uint64_t n = kMaxSegmentMultiplyAdds / step;
+  uint64_t step = std::max<uint64_t>(1, TrainStepCost(s));
+  uint64_t n = kMaxSegmentCost / step;
   return static_cast<uint32_t>(std::clamp<uint64_t>(n, 1, UINT32_MAX));
 }
 
@@ -532,6 +555,7 @@ std::string FormatJobSpec(const JobSpec& spec) {
     if (s.architecture == Architecture::kCnn) line("conv_channels", ListText(s.conv_channels));
     line("optimizer", quoted(OptimizerName(s.optimizer)));
     line("learning_rate", fl(s.learning_rate));
+    line("learning_rate_decay", fl(s.learning_rate_decay));
     if (s.optimizer == OptimizerKind::kSgdMomentum) {
       line("momentum", fl(s.momentum));
     } else {
@@ -543,6 +567,7 @@ std::string FormatJobSpec(const JobSpec& spec) {
     line("epochs", std::to_string(s.epochs));
     line("seed", std::to_string(s.seed));
     line("steps_per_segment", std::to_string(s.steps_per_segment));
+    line("augment", quoted(s.augment == Augmentation::kMirror ? "mirror" : "none"));
   } else {
     const InferSpec& s = spec.infer;
     line("model", quoted(ToHex(s.model)));
@@ -569,6 +594,7 @@ Bytes EncodeJobSpec(const JobSpec& spec) {
     for (uint32_t c : s.conv_channels) w.U32(c);
     w.U8(static_cast<uint8_t>(s.optimizer));
     w.F32(s.learning_rate);
+    w.F32(s.learning_rate_decay);
     if (s.optimizer == OptimizerKind::kSgdMomentum) {
       w.F32(s.momentum);
     } else {
@@ -580,6 +606,7 @@ Bytes EncodeJobSpec(const JobSpec& spec) {
     w.U32(s.epochs);
     w.U64(s.seed);
     w.U32(s.steps_per_segment);
+    w.U8(static_cast<uint8_t>(s.augment));
   } else {
     const InferSpec& s = spec.infer;
     w.Raw(s.model);
@@ -637,6 +664,7 @@ Result<JobSpec> DecodeJobSpec(ByteView bytes) {
       if (opt != 1 && opt != 2) return Status::Corruption("unknown optimizer");
       s.optimizer = static_cast<OptimizerKind>(opt);
       PROBITY_RETURN_IF_ERROR(r.F32(&s.learning_rate));
+      PROBITY_RETURN_IF_ERROR(r.F32(&s.learning_rate_decay));
       if (s.optimizer == OptimizerKind::kSgdMomentum) {
         PROBITY_RETURN_IF_ERROR(r.F32(&s.momentum));
       } else {
@@ -648,6 +676,10 @@ Result<JobSpec> DecodeJobSpec(ByteView bytes) {
       PROBITY_RETURN_IF_ERROR(r.U32(&s.epochs));
       PROBITY_RETURN_IF_ERROR(r.U64(&s.seed));
       PROBITY_RETURN_IF_ERROR(r.U32(&s.steps_per_segment));
+      uint8_t augment;
+      PROBITY_RETURN_IF_ERROR(r.U8(&augment));
+      if (augment > 1) return Status::Corruption("unknown augmentation");
+      s.augment = static_cast<Augmentation>(augment);
     } else if (kind == static_cast<uint8_t>(JobKind::kInferClassifier)) {
       spec.kind = JobKind::kInferClassifier;
       PROBITY_RETURN_IF_ERROR(ReadHash(r, &spec.infer.model));
@@ -668,6 +700,46 @@ Result<JobSpec> DecodeJobSpec(ByteView bytes) {
   return spec;
 }
 
+const char* const kReferenceMlpSpecText = R"(kind = "train-classifier"
+dataset = "fashion-mnist-train"
+examples = 60000
+architecture = "mlp"
+hidden = [256, 128, 100]
+optimizer = "adam"
+learning_rate = 0.001
+learning_rate_decay = 0.8
+beta1 = 0.9
+beta2 = 0.999
+epsilon = 1e-8
+batch_size = 64
+epochs = 10
+seed = 1
+steps_per_segment = 20
+augment = "none"
+)";
+
+const char* const kReferenceCnnSpecText = R"(kind = "train-classifier"
+dataset = "fashion-mnist-train"
+examples = 60000
+architecture = "cnn"
+conv_channels = [16, 32]
+hidden = [128]
+optimizer = "adam"
+learning_rate = 0.001
+learning_rate_decay = 0.8
+beta1 = 0.9
+beta2 = 0.999
+epsilon = 1e-8
+batch_size = 32
+epochs = 15
+seed = 1
+steps_per_segment = 1
+augment = "mirror"
+)";
+
+JobSpec ReferenceMlpSpec() { return ParseJobSpec(kReferenceMlpSpecText).value(); }
+JobSpec ReferenceCnnSpec() { return ParseJobSpec(kReferenceCnnSpecText).value(); }
+
 Hash256 JobInputHash(const JobSpec& spec) {
   return TaggedHash("probity/job-spec", EncodeJobSpec(spec));
 }
@@ -675,10 +747,12 @@ Hash256 JobInputHash(const JobSpec& spec) {
 bool operator==(const TrainSpec& a, const TrainSpec& b) {
   return a.dataset == b.dataset && a.examples == b.examples && a.architecture == b.architecture &&
          a.hidden == b.hidden && a.conv_channels == b.conv_channels && a.optimizer == b.optimizer &&
-         SameBits(a.learning_rate, b.learning_rate) && SameBits(a.momentum, b.momentum) &&
-         SameBits(a.beta1, b.beta1) && SameBits(a.beta2, b.beta2) &&
-         SameBits(a.epsilon, b.epsilon) && a.batch_size == b.batch_size && a.epochs == b.epochs &&
-         a.seed == b.seed && a.steps_per_segment == b.steps_per_segment;
+         SameBits(a.learning_rate, b.learning_rate) &&
+         SameBits(a.learning_rate_decay, b.learning_rate_decay) &&
+         SameBits(a.momentum, b.momentum) && SameBits(a.beta1, b.beta1) &&
+         SameBits(a.beta2, b.beta2) && SameBits(a.epsilon, b.epsilon) &&
+         a.batch_size == b.batch_size && a.epochs == b.epochs && a.seed == b.seed &&
+         a.steps_per_segment == b.steps_per_segment && a.augment == b.augment;
 }
 bool operator==(const InferSpec& a, const InferSpec& b) {
   return a.model == b.model && a.images == b.images && a.count == b.count &&

@@ -30,18 +30,32 @@ std::vector<std::pair<std::string, Shape>> ClassifierArch::ParameterShapes() con
   return v;
 }
 
-uint64_t ClassifierArch::ForwardMultiplyAdds() const {
+uint64_t ClassifierArch::ForwardCost() const {
   uint64_t macs = 0;
   for (const auto& [name, shape] : ParameterShapes()) {
     if (name.ends_with(".bias")) continue;
     uint64_t n = 1;
     for (int64_t d : shape) n *= static_cast<uint64_t>(d);
-    // A conv weight is applied at every output position: 28·28 for conv0, 14·14 for conv1.
-    if (name == "conv0.weight") n *= uint64_t{kImageRows} * kImageCols;
-    if (name == "conv1.weight") n *= uint64_t{kImageRows / 2} * (kImageCols / 2);
+    // A conv weight is applied at every output position (28·28 for conv0, 14·14 for conv1),
+    // and a convolution multiply-add costs 2 units (job_spec.h).
+    if (name == "conv0.weight") n *= 2 * uint64_t{kImageRows} * kImageCols;
+    if (name == "conv1.weight") n *= 2 * uint64_t{kImageRows / 2} * (kImageCols / 2);
     macs += n;
   }
   return macs;
+}
+
+uint32_t MaxInferSliceSize(const ClassifierArch& arch) {
+  uint64_t model_bytes = 0;
+  for (const auto& [name, shape] : arch.ParameterShapes()) {
+    uint64_t n = 4;
+    for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+    model_bytes += n;
+  }
+  if (model_bytes >= kMaxStateBytes) return 0;
+  const uint64_t by_bytes = (kMaxStateBytes - model_bytes) / (uint64_t{kImageRows} * kImageCols);
+  const uint64_t by_cost = kMaxSegmentCost / std::max<uint64_t>(1, arch.ForwardCost());
+  return static_cast<uint32_t>(std::min({by_bytes, by_cost, uint64_t{kMaxInferImages}}));
 }
 
 Result<ClassifierArch> ArchitectureOf(const TensorMap& model) {

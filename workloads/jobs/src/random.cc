@@ -48,6 +48,12 @@ uint32_t PhiloxStream::Uniform(uint32_t m) {
   return static_cast<uint32_t>(p >> 32);
 }
 
+bool MirrorExample(uint64_t seed, uint32_t epoch, uint32_t example) {
+  const std::array<uint32_t, 2> key = {static_cast<uint32_t>(seed),
+                                       static_cast<uint32_t>(seed >> 32)};
+  return (Philox4x32({example, epoch, 0, kDomainMirror}, key)[0] & 1) != 0;
+}
+
 std::vector<uint32_t> EpochPermutation(uint64_t seed, uint32_t epoch, uint32_t n) {
   std::vector<uint32_t> p(n);
   for (uint32_t i = 0; i < n; ++i) p[i] = i;

@@ -6,6 +6,7 @@
 #include "probity/primitives/merkle.h"
 #include "probity/primitives/sha256.h"
 #include "probity/workloads/workloads.h"
+#include "state_hash.h"
 #include "trace_internal.h"
 
 namespace probity::workloads {
@@ -76,21 +77,6 @@ Hash256 TraceRoot(std::span<const TraceRecord> records) {
 }
 
 namespace internal {
-Hash256 TrainStateHashFromHashes(const Hash256& job_input_hash, uint64_t steps_done,
-                                 std::span<const std::pair<std::string, Hash256>> named) {
-  Sha256Hasher h = TaggedHasher("probity/train-state");
-  ByteWriter w;
-  w.Raw(job_input_hash);
-  w.U64(steps_done);
-  w.U32(static_cast<uint32_t>(named.size()));
-  for (const auto& [name, hash] : named) {
-    w.LengthPrefixed(AsBytes(name));
-    w.Raw(hash);
-  }
-  h.Update(w.bytes());
-  return h.Final();
-}
-
 Hash256 InferOutputHash(const Hash256& input, uint64_t index, const Hash256& labels_hash,
                         const Hash256& logits_hash) {
   ByteWriter w;
@@ -135,9 +121,9 @@ Result<std::vector<Hash256>> ImageSliceLeaves(const Tensor& images, uint32_t sli
 }  // namespace internal
 
 Hash256 TrainStateHash(const Hash256& job_input_hash, uint64_t steps_done, const TensorMap& state) {
-  std::vector<std::pair<std::string, Hash256>> named;
-  for (const auto& [name, t] : state) named.emplace_back(name, TensorHash(t));
-  return internal::TrainStateHashFromHashes(job_input_hash, steps_done, named);
+  internal::NamedChunkHashes named;
+  for (const auto& [name, t] : state) named.emplace_back(name, internal::HostChunkHashes(t));
+  return internal::TrainStateHashFromChunks(job_input_hash, steps_done, named);
 }
 
 Result<Hash256> ImagesRoot(const Tensor& images, uint32_t slice_size) {

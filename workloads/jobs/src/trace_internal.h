@@ -13,11 +13,6 @@
 
 namespace probity::workloads::internal {
 
-// TrainStateHash from per-tensor hashes (bytewise name order), so that hashes taken on the
-// device suffice.
-Hash256 TrainStateHashFromHashes(const Hash256& job_input_hash, uint64_t steps_done,
-                                 std::span<const std::pair<std::string, Hash256>> named);
-
 // h_{i+1} of an infer-classifier segment.
 Hash256 InferOutputHash(const Hash256& input, uint64_t index, const Hash256& labels_hash,
                         const Hash256& logits_hash);

@@ -8,6 +8,22 @@
 
 namespace probity::workloads::internal {
 
+namespace {
+// Copies image `i` of `d` to `dst`, with its columns reversed when `mirror`.
+void CopyImage(const Dataset& d, uint32_t i, bool mirror, uint8_t* dst) {
+  const uint8_t* src = d.images.data() + size_t{i} * kImageRows * kImageCols;
+  if (!mirror) {
+    std::copy_n(src, kImageRows * kImageCols, dst);
+    return;
+  }
+  for (uint32_t r = 0; r < kImageRows; ++r) {
+    for (uint32_t c = 0; c < kImageCols; ++c) {
+      dst[r * kImageCols + c] = src[r * kImageCols + (kImageCols - 1 - c)];
+    }
+  }
+}
+}  // namespace
+
 Status CheckTrainingData(const TrainSpec& spec, const Dataset& data) {
   if (data.rows != kImageRows || data.cols != kImageCols) {
     return Status::InvalidArgument("train-classifier needs 28×28 images; the data set has " +
@@ -37,14 +53,22 @@ Result<std::unique_ptr<TrainRunner>> TrainRunner::Create(const TrainSpec& spec,
                            backend.Allocate(DType::kU8, InputShape(spec.architecture, b)));
   PROBITY_ASSIGN_OR_RETURN(r->labels_, backend.Allocate(DType::kI32, {b}));
   if (placement == DataPlacement::kResident) {
+    // With mirroring, rows [n, 2n) hold the mirrored examples, so that a batch is still one
+    // GatherRows.
     const Dataset& d = *r->data_;
     const int64_t n = spec.examples;
+    const int64_t copies = spec.augment == Augmentation::kMirror ? 2 : 1;
     PROBITY_ASSIGN_OR_RETURN(Tensor px,
-                             Tensor::Zeros(DType::kU8, InputShape(spec.architecture, n)));
-    std::copy_n(d.images.data(), px.byte_size(), px.mutable_bytes().data());
-    PROBITY_ASSIGN_OR_RETURN(Tensor lb, Tensor::Zeros(DType::kI32, {n}));
+                             Tensor::Zeros(DType::kU8, InputShape(spec.architecture, copies * n)));
+    PROBITY_ASSIGN_OR_RETURN(Tensor lb, Tensor::Zeros(DType::kI32, {copies * n}));
     auto lv = lb.mutable_data<int32_t>();
-    for (int64_t i = 0; i < n; ++i) lv[i] = d.labels[i];
+    for (int64_t c = 0; c < copies; ++c) {
+      for (int64_t i = 0; i < n; ++i) {
+        CopyImage(d, static_cast<uint32_t>(i), c == 1,
+                  px.mutable_bytes().data() + (c * n + i) * kImageRows * kImageCols);
+        lv[c * n + i] = d.labels[i];
+      }
+    }
     PROBITY_ASSIGN_OR_RETURN(r->resident_pixels_, backend.Upload(px));
     PROBITY_ASSIGN_OR_RETURN(r->resident_labels_, backend.Upload(lb));
   }
@@ -73,9 +97,16 @@ Status TrainRunner::LoadBatch(uint64_t step) {
   const uint64_t first = (step % per_epoch) * spec_.batch_size;
   const std::vector<uint32_t>& perm = Permutation(epoch);
   const size_t b = spec_.batch_size;
+  const bool augment = spec_.augment == Augmentation::kMirror;
+  auto mirrored = [&](uint32_t example) {
+    return augment && MirrorExample(spec_.seed, epoch, example);
+  };
   if (placement_ == DataPlacement::kResident) {
     std::vector<int64_t> rows(b);
-    for (size_t k = 0; k < b; ++k) rows[k] = perm[first + k];
+    for (size_t k = 0; k < b; ++k) {
+      const uint32_t x = perm[first + k];
+      rows[k] = x + (mirrored(x) ? int64_t{spec_.examples} : 0);
+    }
     PROBITY_RETURN_IF_ERROR(backend_.GatherRows(&pixels_, resident_pixels_, rows));
     return backend_.GatherRows(&labels_, resident_labels_, rows);
   }
@@ -86,7 +117,7 @@ Status TrainRunner::LoadBatch(uint64_t step) {
   auto lv = lb.mutable_data<int32_t>();
   for (size_t k = 0; k < b; ++k) {
     const uint32_t row = perm[first + k];
-    std::copy_n(data_->images.data() + row * per, per, dst + k * per);
+    CopyImage(*data_, row, mirrored(row), dst + k * per);
     lv[k] = data_->labels[row];
   }
   PROBITY_RETURN_IF_ERROR(backend_.Upload(&pixels_, px));
@@ -112,8 +143,12 @@ Result<Hash256> TrainRunner::SegmentOutputHash(uint64_t segment) {
     PROBITY_ASSIGN_OR_RETURN(auto named, net_->HashTensors(net_->ParameterTensors()));
     return ModelIdFromHashes(named);
   }
-  PROBITY_ASSIGN_OR_RETURN(auto named, net_->HashTensors(net_->StateTensors()));
-  return TrainStateHashFromHashes(job_input_hash_, (segment + 1) * spec_.steps_per_segment, named);
+  if (!state_hasher_) {
+    PROBITY_ASSIGN_OR_RETURN(state_hasher_,
+                             DeviceStateHasher::Create(backend_, net_->StateTensors()));
+  }
+  PROBITY_ASSIGN_OR_RETURN(NamedChunkHashes named, state_hasher_->Hash());
+  return TrainStateHashFromChunks(job_input_hash_, (segment + 1) * spec_.steps_per_segment, named);
 }
 
 Result<TensorMap> TrainRunner::DownloadState() { return net_->Download(net_->StateTensors()); }

@@ -13,6 +13,7 @@
 #include "classifier_net.h"
 #include "probity/workloads/dataset.h"
 #include "probity/workloads/job_spec.h"
+#include "state_hash.h"
 
 namespace probity::workloads::internal {
 
@@ -64,6 +65,7 @@ class TrainRunner {
   std::shared_ptr<const Dataset> data_;
   DataPlacement placement_;
   std::unique_ptr<ClassifierNet> net_;
+  std::unique_ptr<DeviceStateHasher> state_hasher_;
   DeviceTensor pixels_, labels_;                            // the current batch
   DeviceTensor resident_pixels_, resident_labels_;          // kResident
   std::map<uint32_t, std::vector<uint32_t>> permutations_;  // by epoch, at most two kept

@@ -14,16 +14,16 @@ namespace test_data {
 
 inline std::shared_ptr<const probity::workloads::Dataset> Train512() {
   static auto d = std::make_shared<const probity::workloads::Dataset>(
-      probity::workloads::LoadIdxDataset(Path("fmnist512-train-images-idx3-ubyte.gz"),
-                                         Path("fmnist512-train-labels-idx1-ubyte.gz"))
+      probity::workloads::LoadIdxDataset(Path("fmnist512-train-images-idx3-ubyte"),
+                                         Path("fmnist512-train-labels-idx1-ubyte"))
           .value());
   return d;
 }
 
 inline std::shared_ptr<const probity::workloads::Dataset> Test256() {
   static auto d = std::make_shared<const probity::workloads::Dataset>(
-      probity::workloads::LoadIdxDataset(Path("fmnist256-test-images-idx3-ubyte.gz"),
-                                         Path("fmnist256-test-labels-idx1-ubyte.gz"))
+      probity::workloads::LoadIdxDataset(Path("fmnist256-test-images-idx3-ubyte"),
+                                         Path("fmnist256-test-labels-idx1-ubyte"))
           .value());
   return d;
 }
@@ -45,7 +45,7 @@ inline probity::workloads::JobSpec SmallTrainSpec(const std::string& arch = "mlp
   std::string text = "kind = \"train-classifier\"\ndataset = \"" + probity::ToHex(Train512()->id) +
                      "\"\nexamples = 512\nbatch_size = 32\nseed = 11\n"
                      "architecture = \"" +
-                     arch + "\"\n";
+                     arch + "\"\naugment = \"" + (arch == "cnn" ? "mirror" : "none") + "\"\n";
   if (arch == "mlp") {
     text += "hidden = [32, 16]\nepochs = 2\nsteps_per_segment = 5\n";
   } else {
@@ -53,10 +53,13 @@ inline probity::workloads::JobSpec SmallTrainSpec(const std::string& arch = "mlp
   }
   if (optimizer == "adam") {
     text +=
-        "optimizer = \"adam\"\nlearning_rate = 0.002\nbeta1 = 0.9\nbeta2 = 0.999\n"
+        "optimizer = \"adam\"\nlearning_rate = 0.002\nlearning_rate_decay = 0.9\nbeta1 = "
+        "0.9\nbeta2 = 0.999\n"
         "epsilon = 1e-8\n";
   } else {
-    text += "optimizer = \"sgd-momentum\"\nlearning_rate = 0.05\nmomentum = 0.9\n";
+    text +=
+        "optimizer = \"sgd-momentum\"\nlearning_rate = 0.05\nlearning_rate_decay = 1\nmomentum = "
+        "0.9\n";
   }
   auto spec = probity::workloads::ParseJobSpec(text);
   REQUIRE_MESSAGE(spec.ok(), spec.status().ToString());

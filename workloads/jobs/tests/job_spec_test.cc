@@ -17,6 +17,7 @@ architecture = "mlp"
 hidden = [256, 128, 100]
 optimizer = "adam"
 learning_rate = 0.001
+learning_rate_decay = 0.8
 beta1 = 0.9
 beta2 = 0.999
 epsilon = 1e-8
@@ -24,6 +25,7 @@ batch_size = 64
 epochs = 15
 seed = 7   # data order and initialisation
 steps_per_segment = 4
+augment = "none"
 )";
 
 const char* kCnn = R"(kind = "train-classifier"
@@ -34,11 +36,13 @@ conv_channels = [16, 32]
 hidden = [128]
 optimizer = "sgd-momentum"
 learning_rate = 0.05
+learning_rate_decay = 1
 momentum = 0.9
 batch_size = 32
 epochs = 20
 seed = 1
 steps_per_segment = 1
+augment = "mirror"
 )";
 
 // The text with `key`'s line replaced (or removed when `value` is empty, or appended when absent).
@@ -96,12 +100,14 @@ TEST_CASE("job spec: text and canonical bytes round-trip; the hash binds every f
   for (auto [k, v] :
        std::vector<std::pair<std::string, std::string>>{{"seed", "8"},
                                                         {"learning_rate", "0.0010001"},
+                                                        {"learning_rate_decay", "0.81"},
                                                         {"hidden", "[256, 128, 99]"},
                                                         {"examples", "59999"},
                                                         {"epochs", "14"},
                                                         {"steps_per_segment", "3"},
                                                         {"dataset", "\"fashion-mnist-test\""},
-                                                        {"beta2", "0.998"}}) {
+                                                        {"beta2", "0.998"},
+                                                        {"augment", "\"mirror\""}}) {
     auto s = ParseJobSpec(With(kMlp, k, v));
     REQUIRE_MESSAGE(s.ok(), k);
     CHECK_MESSAGE(JobInputHash(*s) != base, k);
@@ -139,11 +145,13 @@ TEST_CASE("job spec: unknown, repeated, missing and inapplicable keys are refuse
   CHECK(msg(With(kCnn, "beta1", "0.9")).find("unknown key 'beta1'") != std::string::npos);
   CHECK(msg("kind = \"mine-bitcoin\"\n").find("unknown job kind") != std::string::npos);
   CHECK(msg("").find("missing key 'kind'") != std::string::npos);
-  CHECK(msg(std::string(kMlp) + "garbage\n").find("line 16: expected 'key = value'") !=
+  CHECK(msg(std::string(kMlp) + "garbage\n").find("line 18: expected 'key = value'") !=
         std::string::npos);
   CHECK(msg(std::string(kMlp) + "Seed2 = 1\n").find("bad key") != std::string::npos);
   CHECK(msg(With(kMlp, "architecture", "\"transformer\"")).find("mlp") != std::string::npos);
   CHECK(msg(With(kMlp, "optimizer", "\"rmsprop\"")).find("adam") != std::string::npos);
+  CHECK(msg(With(kMlp, "augment", "\"crop\"")).find("mirror") != std::string::npos);
+  CHECK(msg(With(kMlp, "augment", "")).find("missing key 'augment'") != std::string::npos);
   CHECK(msg(With(kMlp, "dataset", "\"mnist\"")).find("64 hex") != std::string::npos);
   CHECK(msg(std::string(kMlp) + "x = \"\x01\"\n").find("control") != std::string::npos);
 }
@@ -170,6 +178,8 @@ TEST_CASE("job spec: malformed and out-of-range values are refused") {
            {"learning_rate", "inf", Code::kInvalidArgument},
            {"learning_rate", "1e39", Code::kOutOfRange},
            {"learning_rate", "0.1x", Code::kInvalidArgument},
+           {"learning_rate_decay", "0", Code::kOutOfRange},
+           {"learning_rate_decay", "1.01", Code::kOutOfRange},
            {"beta1", "1", Code::kOutOfRange},
            {"beta2", "1.5", Code::kOutOfRange},
            {"epsilon", "0", Code::kOutOfRange},
@@ -199,7 +209,7 @@ TEST_CASE("job spec: the segment bounds follow the cost model") {
   REQUIRE(s.ok());
   const uint32_t max = MaxStepsPerSegment(s->train);
   CHECK(max >= 1);
-  CHECK(TrainStepMultiplyAdds(s->train) * max <= kMaxSegmentMultiplyAdds);
+  CHECK(TrainStepCost(s->train) * max <= kMaxSegmentCost);
   CHECK(ParseJobSpec(With(kMlp, "steps_per_segment", std::to_string(max))).ok());
   CHECK(!ParseJobSpec(With(kMlp, "steps_per_segment", std::to_string(max + 1))).ok());
   CHECK(TrainStateBytes(s->train) <= kMaxStateBytes);
@@ -233,4 +243,15 @@ TEST_CASE("job spec: the decoder refuses every malformed encoding") {
       CHECK(!(*d == *s));
     }
   }
+}
+
+TEST_CASE("job spec: the reference jobs are valid and within the bounds") {
+  for (const JobSpec& s : {ReferenceMlpSpec(), ReferenceCnnSpec()}) {
+    CHECK(ValidateJobSpec(s).ok());
+    CHECK(s.train.dataset == FashionMnistTrainId());
+    CHECK(TrainStateBytes(s.train) <= kMaxStateBytes);
+    CHECK(s.train.steps_per_segment <= MaxStepsPerSegment(s.train));
+  }
+  CHECK(ReferenceMlpSpec().train.segment_count() == 469);
+  CHECK(ReferenceCnnSpec().train.segment_count() == 1875 * 15);
 }

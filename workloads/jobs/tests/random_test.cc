@@ -58,3 +58,18 @@ TEST_CASE("init: PyTorch-style uniform bounds, deterministic per seed") {
   CHECK(max_abs(a.at("fc1.weight")) <= 1.0f / std::sqrt(32.0f));
   CHECK(a.at("fc0.weight").data<float>()[0] != a.at("fc0.weight").data<float>()[1]);
 }
+
+TEST_CASE("mirror: about half the examples, a fresh choice per epoch and seed") {
+  int mirrored = 0, changed = 0;
+  for (uint32_t x = 0; x < 4000; ++x) {
+    const bool m = MirrorExample(9, 0, x);
+    mirrored += m;
+    changed += m != MirrorExample(9, 1, x);
+    CHECK(m == MirrorExample(9, 0, x));
+  }
+  CHECK(std::abs(mirrored - 2000) < 200);
+  CHECK(std::abs(changed - 2000) < 200);
+  int differ = 0;
+  for (uint32_t x = 0; x < 100; ++x) differ += MirrorExample(9, 0, x) != MirrorExample(10, 0, x);
+  CHECK(differ > 25);
+}

@@ -80,6 +80,7 @@ struct FinalizeBlockRequest {
 };
 struct FinalizeBlockResponse {
   std::vector<types::v1::TxResult> tx_results;  // one per transaction, in order
+  std::vector<Hash256> tx_ids;                  // SHA-256 of each transaction, in order
   std::vector<types::v1::Event> begin_block_events;
   std::vector<types::v1::Event> end_block_events;
   Hash256 app_hash{};

@@ -5,11 +5,13 @@
 //   "R" height:u64                               -> serialised types.v1.BlockResults
 //   "H" block_hash[32]                           -> height:u64
 //   "T" tx_id[32]                                -> height:u64 index:u32
-//   "E" len:u16 type  height:u64 slot:u32 ev:u32 -> ""   (events by type)
-//   "V" len:u16 value height:u64 slot:u32 ev:u32 -> ""   (events by indexed attribute value)
+//   "E" len:u16 type  height:u64                 -> (slot:u32 ev:u32)*  events of that type
+//   "V" len:u16 value height:u64                 -> (slot:u32 ev:u32)*  events carrying that
+//                                                    value in an indexed attribute
 // A position's slot is 0 for begin-block events, i+1 for transaction i, tx_count+1 for
-// end-block events. Nothing is ever overwritten: a block is written once, in the same batch
-// as its state (ChainApp::Commit).
+// end-block events; positions in an entry are in order. One entry per term and block keeps a
+// block of 5,000 transfers at one "E" key instead of 5,000. Nothing is ever overwritten: a
+// block is written once, in the same batch as its state (ChainApp::Commit).
 //
 // Thread-safety: reads are safe from any thread; AddBlock only builds a batch.
 #pragma once

@@ -10,9 +10,13 @@
 // probity.node.v1.LedgerParams), "ledger/n/" + signer(32) -> u64 LE last used nonce.
 // State version of height h is h + 1 (version 1 is the genesis state, height 0).
 //
-// Signatures: CheckTx remembers the ids of transactions whose signatures it verified (a
-// bounded cache), so a producer executing its own mempool's transactions never checks a
-// signature twice; every other signature in a block is checked in parallel on the pool.
+// Reads of committed state go to the state tree through an in-memory cache; the "flat"
+// column family mirrors only the keys under modules' ScanPrefixes(), for ordered scans.
+//
+// Checked transactions: CheckTx remembers, by id, the transactions that passed all stateless
+// checks and their signature (a bounded cache of the decoded form), so a producer executing
+// its own mempool never decodes or verifies a transaction twice; every other transaction in a
+// block is decoded and verified in parallel on the pool.
 //
 // Thread-safety: CheckTx, Query and Info may be called from any thread at any time; the
 // block methods (InitChain, PrepareProposal, ProcessProposal, FinalizeBlock, Commit, Abandon)
@@ -34,6 +38,7 @@
 namespace probity::ledger {
 
 class Layer;
+class CommittedState;
 
 struct ModuleSet {
   std::vector<std::unique_ptr<Module>> modules;
@@ -76,24 +81,32 @@ class ChainApp final : public Application {
   ChainApp() = default;
   Status LoadCommitted();
   Module* ModuleFor(const std::string& type_url) const;
+  const std::vector<std::string>& ScannableOf(const Module& m) const;
+  // True if `key` lies under a module's scan prefix (so it is mirrored in the flat family).
+  bool InFlatPrefix(ByteView key) const;
+  struct Checked;
   // Stateless checks of one transaction (decode, chain, fee floor, message), no signature.
   TxVerdict CheckStateless(ByteView tx, DecodedTx* out, Module** module) const;
-  // The signature, unless the cache says it was verified before.
   TxVerdict CheckSignature(const DecodedTx& tx) const;
+  // The cached result of every stateless check and the signature, or a fresh one (cached
+  // when it passes).
+  void CheckFully(ByteView tx, Prepared* out);
   types::v1::TxResult DeliverTx(const BlockInfo& block, const Prepared& p, uint32_t index,
                                 Layer* block_layer, Status* fatal);
   Result<Hash256> FinishVersion(uint64_t height, Layer* block_layer, std::vector<Hash256> tx_ids);
 
-  // Signature cache: ids of transactions whose signatures were verified. Two generations so
-  // that it stays bounded without a per-entry age.
-  bool SigCacheHas(const Hash256& id) const;
-  void SigCacheAdd(const Hash256& id);
-  void SigCacheErase(const std::vector<Hash256>& ids);
+  // Checked-transaction cache. Two generations, so that it stays bounded without ages.
+  std::shared_ptr<const Checked> CacheFind(const Hash256& id) const;
+  void CacheAdd(std::shared_ptr<const Checked> c);
+  void CacheErase(const std::vector<Hash256>& ids);
 
   Storage* storage_ = nullptr;
   std::unique_ptr<StateTree> tree_;
+  std::unique_ptr<CommittedState> committed_;
   ModuleSet modules_;
   std::unordered_map<std::string, Module*> by_type_;
+  std::unordered_map<const Module*, std::vector<std::string>> scannable_;  // relative prefixes
+  std::vector<std::string> flat_prefixes_;                                 // full prefixes
   ThreadPool* pool_ = nullptr;
 
   LedgerParams params_;
@@ -114,8 +127,9 @@ class ChainApp final : public Application {
       return v;
     }
   };
-  mutable std::mutex sig_mu_;
-  std::unordered_set<Hash256, IdHash> sig_current_, sig_previous_;
+  mutable std::mutex cache_mu_;
+  std::unordered_map<Hash256, std::shared_ptr<const Checked>, IdHash> cache_current_,
+      cache_previous_;
 };
 
 }  // namespace probity::ledger

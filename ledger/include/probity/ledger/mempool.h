@@ -53,9 +53,17 @@ class Mempool {
  public:
   explicit Mempool(MempoolLimits limits) : limits_(limits) {}
 
-  // Adds `tx`, which passed CheckTx(kNew) with response `checked`. On success, `evicted`
-  // (if not null) receives the transactions pushed out to make room.
-  TxVerdict Add(ByteView tx, const CheckTxResponse& checked, std::vector<DroppedTx>* evicted);
+  // Counts Update calls. A caller reads it before CheckTx reads the state, and passes it to
+  // Add: if a block was applied in between, the account state in `checked` may predate the
+  // pool's contents, and Add asks for a fresh check instead of judging nonces on stale data.
+  uint64_t generation() const;
+
+  // Adds `tx`, which passed CheckTx(kNew) with response `checked`, computed from state read
+  // after generation() returned `generation`. Sets *stale (and adds nothing) when Update ran
+  // since: run CheckTx again and retry. On success, `evicted` (if not null) receives the
+  // transactions pushed out to make room.
+  TxVerdict Add(ByteView tx, const CheckTxResponse& checked, uint64_t generation,
+                std::vector<DroppedTx>* evicted, bool* stale);
 
   // Up to `max_txs` transactions totalling at most `max_bytes`, best first, each account's in
   // nonce order. The pool is unchanged.
@@ -113,7 +121,7 @@ class Mempool {
   std::map<XOnlyPubKey, Sender> senders_;  // ordered: round-robin rechecks
   std::unordered_map<Hash256, std::pair<XOnlyPubKey, uint64_t>, KeyHash> by_id_;
   std::set<Tail> tails_;
-  uint64_t count_ = 0, bytes_ = 0, next_seq_ = 0;
+  uint64_t count_ = 0, bytes_ = 0, next_seq_ = 0, generation_ = 0;
   XOnlyPubKey recheck_cursor_{};  // round-robin position for untouched accounts
 };
 

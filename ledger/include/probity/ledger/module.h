@@ -68,10 +68,15 @@ class KvReader {
   // then abandons the block, whatever the handler does with the error.
   virtual Result<std::optional<Bytes>> Get(ByteView key) const = 0;
   // Calls fn(key, value) for each key in [begin, end) in ascending byte order; an empty `end`
-  // means "to the end of this view". Stops when fn returns false.
+  // means "to the end of this view". Stops when fn returns false. A module may only scan
+  // inside the prefixes it declares in Module::ScanPrefixes() (kFailedPrecondition otherwise).
   virtual Status Scan(ByteView begin, ByteView end,
                       const std::function<bool(ByteView key, ByteView value)>& fn) const = 0;
 };
+
+// Every key that starts with `prefix`, in order (Scan over [prefix, the next prefix)).
+Status ScanPrefix(const KvReader& reader, ByteView prefix,
+                  const std::function<bool(ByteView key, ByteView value)>& fn);
 
 // A writable view; writes land in the current layer (see Atomicity above).
 class KvStore : public KvReader {
@@ -111,6 +116,11 @@ class Module {
   virtual std::string_view Name() const = 0;
   // The Msg.type_url values this module handles ("probity.bank.v1.MsgSend").
   virtual std::vector<std::string> MessageTypes() const = 0;
+  // Key prefixes (relative to the module's slice) that the module scans in key order: order
+  // books, queues by deadline. The ledger keeps an ordered copy of the keys under them; other
+  // keys are only reachable by Get, which keeps a plain transfer from paying for an index it
+  // never uses. "" declares the whole slice.
+  virtual std::vector<std::string> ScanPrefixes() const { return {}; }
 
   // Writes the initial state from this module's section of genesis.json ("{}" if absent).
   virtual Status InitGenesis(Context& ctx, std::string_view section_json) = 0;

@@ -21,8 +21,8 @@ namespace probity {
 inline constexpr std::string_view kAddressPrefix = "prb";
 
 struct Bech32mDecoded {
-  std::string hrp;             // lowercased
-  std::vector<uint8_t> data;   // 5-bit words, checksum removed
+  std::string hrp;            // lowercased
+  std::vector<uint8_t> data;  // 5-bit words, checksum removed
 };
 
 // REQUIRES: hrp is 1..83 lowercase printable characters and every word < 32.

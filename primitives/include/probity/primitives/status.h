@@ -22,20 +22,20 @@ namespace probity {
 
 enum class Code : int {
   kOk = 0,
-  kInvalidArgument = 1,    // malformed input: bad hex, bad length, unknown field
-  kNotFound = 2,           // no such key, file, job, account
-  kAlreadyExists = 3,      // would overwrite something that must not be overwritten
-  kCorruption = 4,         // stored or received bytes fail an integrity check
-  kPermissionDenied = 5,   // authenticated, but not allowed
-  kUnauthenticated = 6,    // bad signature, wrong passphrase
-  kFailedPrecondition = 7, // state does not allow this now (wrong state, stale nonce)
-  kResourceExhausted = 8,  // a size or count limit was hit
-  kOutOfRange = 9,         // a number outside its allowed range
-  kUnavailable = 10,       // a peer or service cannot be reached; retrying may help
-  kDeadlineExceeded = 11,  // a timeout passed
-  kIOError = 12,           // the operating system refused a read or write
-  kInternal = 13,          // a bug or an unexpected library failure
-  kUnsupported = 14,       // a valid request this build cannot serve (e.g. no CUDA)
+  kInvalidArgument = 1,     // malformed input: bad hex, bad length, unknown field
+  kNotFound = 2,            // no such key, file, job, account
+  kAlreadyExists = 3,       // would overwrite something that must not be overwritten
+  kCorruption = 4,          // stored or received bytes fail an integrity check
+  kPermissionDenied = 5,    // authenticated, but not allowed
+  kUnauthenticated = 6,     // bad signature, wrong passphrase
+  kFailedPrecondition = 7,  // state does not allow this now (wrong state, stale nonce)
+  kResourceExhausted = 8,   // a size or count limit was hit
+  kOutOfRange = 9,          // a number outside its allowed range
+  kUnavailable = 10,        // a peer or service cannot be reached; retrying may help
+  kDeadlineExceeded = 11,   // a timeout passed
+  kIOError = 12,            // the operating system refused a read or write
+  kInternal = 13,           // a bug or an unexpected library failure
+  kUnsupported = 14,        // a valid request this build cannot serve (e.g. no CUDA)
 };
 
 // Stable lowercase name of a code, e.g. "invalid_argument". Used in logs and JSON output.
@@ -89,9 +89,9 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
-    if (std::get<Status>(v_).ok()) std::abort();  // invariant: OK carries a value
+    if (std::get<Status>(v_).ok()) std::abort();   // invariant: OK carries a value
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -115,9 +115,9 @@ class [[nodiscard]] Result {
 }  // namespace probity
 
 // Return early from the enclosing function when `expr` yields a non-OK Status.
-#define PROBITY_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::probity::Status probity_status_ = (expr);    \
+#define PROBITY_RETURN_IF_ERROR(expr)                  \
+  do {                                                 \
+    ::probity::Status probity_status_ = (expr);        \
     if (!probity_status_.ok()) return probity_status_; \
   } while (0)
 

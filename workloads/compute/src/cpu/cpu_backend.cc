@@ -38,6 +38,9 @@ class CpuBackendImpl final : public internal::BackendImpl {
            std::to_string(pool_.threads()) + (pool_.threads() == 1 ? " thread" : " threads");
   }
 
+  int cpu_threads() const override { return pool_.threads(); }
+  bool cpu_avx2() const override { return ctx_.avx2; }
+
   Result<void*> Allocate(size_t bytes) override {
     const size_t rounded = (bytes + 63) / 64 * 64;
     void* p = std::aligned_alloc(64, rounded);

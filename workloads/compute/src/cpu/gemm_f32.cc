@@ -128,25 +128,26 @@ __attribute__((target("avx2,fma"))) void MicroAvx2(int64_t kb, const float* ap, 
   _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
 }
 
-// One task: C[i0:i1, j0:j1], all of K.
-void GemmTask(MicroKernel micro, float* c, const float* a, const float* b, const float* bias,
+// One task: C[i0:i1, j0:j1], all of K. `bpacked` holds all of op(B), packed by PackAllB.
+void GemmTask(MicroKernel micro, float* c, const float* a, const float* bpacked, const float* bias,
               const GemmShape& g, bool accumulate, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const int64_t rows = i1 - i0, cols = j1 - j0;
+  const int64_t npad = RoundUp(g.n, kNr);
   if (!accumulate) {
     for (int64_t i = i0; i < i1; ++i) {
       float* row = c + i * g.n;
       for (int64_t j = j0; j < j1; ++j) row[j] = bias ? bias[j] : 0.0f;
     }
   }
-  thread_local std::vector<float> apack, bpack;
+  thread_local std::vector<float> apack;
   apack.resize(static_cast<size_t>(RoundUp(rows, kMr) * kKc));
-  bpack.resize(static_cast<size_t>(RoundUp(cols, kNr) * kKc));
   for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
     const int64_t kb = std::min(kKc, g.k - k0);
     PackA(a, g, i0, rows, k0, kb, apack.data());
-    PackB(b, g, j0, cols, k0, kb, bpack.data());
+    // Panels of this K block: the A block (in L2) meets each B panel (in L1) once per strip.
+    const float* bblock = bpacked + k0 * npad + (j0 / kNr) * kb * kNr;
     for (int64_t t = 0; t * kNr < cols; ++t) {
-      const float* bp = bpack.data() + t * kb * kNr;
+      const float* bp = bblock + t * kb * kNr;
       const int64_t cvalid = std::min(kNr, cols - t * kNr);
       for (int64_t s = 0; s * kMr < rows; ++s) {
         const float* ap = apack.data() + s * kb * kMr;
@@ -175,6 +176,25 @@ void GemmTask(MicroKernel micro, float* c, const float* a, const float* b, const
   }
 }
 
+// Packs all of op(B) once per call (shared by every task): K block k0 (kb deep) starts at
+// k0 * npad, and within it panel t at t * kb * kNr, as PackB lays it out.
+void PackAllB(const CpuContext& ctx, bool parallel, const float* b, const GemmShape& g,
+              float* out) {
+  const int64_t npad = RoundUp(g.n, kNr);
+  const int64_t kblocks = (g.k + kKc - 1) / kKc;
+  const int64_t col_chunks = (g.n + 255) / 256;  // 16 panels per job
+  auto job = [&](int64_t id) {
+    const int64_t k0 = (id / col_chunks) * kKc, kb = std::min(kKc, g.k - k0);
+    const int64_t j0 = (id % col_chunks) * 256, cols = std::min<int64_t>(256, g.n - j0);
+    PackB(b, g, j0, cols, k0, kb, out + k0 * npad + (j0 / kNr) * kb * kNr);
+  };
+  if (parallel) {
+    ctx.pool->Run(kblocks * col_chunks, job);
+  } else {
+    for (int64_t id = 0; id < kblocks * col_chunks; ++id) job(id);
+  }
+}
+
 }  // namespace
 
 void GemmF32(const CpuContext& ctx, float* c, const float* a, const float* b, const float* bias,
@@ -182,10 +202,15 @@ void GemmF32(const CpuContext& ctx, float* c, const float* a, const float* b, co
   const MicroKernel micro = ctx.avx2 ? MicroAvx2 : MicroPortable;
   const GemmTiling t =
       ChooseGemmTiling(g.m, g.n, g.k, ctx.pool->threads(), kMr, kNr, kMaxMc, kMaxNc);
-  auto task = [&](int64_t id) {
+  thread_local std::vector<float> bpacked;
+  bpacked.resize(static_cast<size_t>(RoundUp(g.n, kNr) * g.k));
+  PackAllB(ctx, t.tasks() > 1, b, g, bpacked.data());
+  // Captured by value: a thread_local named inside the lambda would be the worker's own.
+  const float* packed = bpacked.data();
+  auto task = [&, packed](int64_t id) {
     const int64_t mb = id / t.nblocks, nb = id % t.nblocks;
     const int64_t i0 = mb * t.mc, j0 = nb * t.nc;
-    GemmTask(micro, c, a, b, bias, g, accumulate, i0, std::min(g.m, i0 + t.mc), j0,
+    GemmTask(micro, c, a, packed, bias, g, accumulate, i0, std::min(g.m, i0 + t.mc), j0,
              std::min(g.n, j0 + t.nc));
   };
   if (t.tasks() == 1) {

@@ -12,7 +12,7 @@
 namespace probity::workloads::cpu {
 namespace {
 
-constexpr int64_t kMr = 6;
+constexpr int64_t kMr = 4;  // 8 accumulators: all operands stay in the 16 ymm registers
 constexpr int64_t kNr = 16;
 constexpr int64_t kKc = 512;  // even: K is consumed in pairs
 constexpr int64_t kMaxMc = 120;
@@ -83,31 +83,49 @@ void MicroPortable(int64_t kp_count, const int16_t* ap, const int16_t* bp, int32
   for (int64_t r = 0; r < kMr; ++r) std::memcpy(c + r * ldc, acc[r], sizeof(acc[r]));
 }
 
+#define PROBITY_AVX2_INLINE __attribute__((target("avx2"), always_inline)) inline
+PROBITY_AVX2_INLINE __m256i Load(const int32_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+PROBITY_AVX2_INLINE void Store(int32_t* p, __m256i v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+}
+// The int16 pair (A[i, 2kp], A[i, 2kp+1]) of one row, broadcast to every 32-bit lane.
+PROBITY_AVX2_INLINE __m256i Pair(const int16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
 __attribute__((target("avx2"))) void MicroAvx2(int64_t kp_count, const int16_t* ap,
                                                const int16_t* bp, int32_t* c, int64_t ldc) {
-  __m256i acc[kMr][2];
-  for (int64_t r = 0; r < kMr; ++r) {
-    acc[r][0] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc));
-    acc[r][1] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + r * ldc + 8));
-  }
+  __m256i c00 = Load(c + 0 * ldc), c01 = Load(c + 0 * ldc + 8);
+  __m256i c10 = Load(c + 1 * ldc), c11 = Load(c + 1 * ldc + 8);
+  __m256i c20 = Load(c + 2 * ldc), c21 = Load(c + 2 * ldc + 8);
+  __m256i c30 = Load(c + 3 * ldc), c31 = Load(c + 3 * ldc + 8);
+#pragma GCC unroll 2
   for (int64_t kp = 0; kp < kp_count; ++kp) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bp + 16));
-#pragma GCC unroll 6
-    for (int64_t r = 0; r < kMr; ++r) {
-      int32_t pair;
-      std::memcpy(&pair, ap + 2 * r, 4);
-      const __m256i av = _mm256_set1_epi32(pair);
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(av, b0));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(av, b1));
-    }
+    __m256i a = Pair(ap + 0);
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(a, b0));
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(a, b1));
+    a = Pair(ap + 2);
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(a, b0));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(a, b1));
+    a = Pair(ap + 4);
+    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(a, b0));
+    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(a, b1));
+    a = Pair(ap + 6);
+    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(a, b0));
+    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(a, b1));
     ap += 2 * kMr;
     bp += 2 * kNr;
   }
-  for (int64_t r = 0; r < kMr; ++r) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
-  }
+  Store(c + 0 * ldc, c00), Store(c + 0 * ldc + 8, c01);
+  Store(c + 1 * ldc, c10), Store(c + 1 * ldc + 8, c11);
+  Store(c + 2 * ldc, c20), Store(c + 2 * ldc + 8, c21);
+  Store(c + 3 * ldc, c30), Store(c + 3 * ldc + 8, c31);
 }
 
 void GemmTask(MicroKernel micro, int32_t* c, const int8_t* a, const int8_t* b, const GemmShape& g,

@@ -5,7 +5,11 @@
 //   "bank/supply"            -> u64 LE total supply; equal to the sum of all balances, always
 // Message: probity.bank.v1.MsgSend {to, amount} moves `amount` from the signer to `to` and
 // emits "bank.transfer" {sender, recipient, amount} (sender and recipient indexed, as
-// bech32m addresses). Fees go to the module account "fee_collector".
+// bech32m addresses). Fees go to the module account "fee_collector". The chain does not check
+// that `to` is a point on the curve: it cannot tell a key nobody holds from one somebody does,
+// so the check would catch only a sliver of the mistakes it suggests it catches, at a quarter
+// of a signature check per transfer; clients get the real protection from bech32m addresses,
+// which only decode to valid keys.
 // Queries: "bank/balance" (QueryBalanceRequest -> QueryBalanceResponse), "bank/supply"
 // (-> QuerySupplyResponse). For proofs, query the raw key BalanceKey(account) instead.
 //

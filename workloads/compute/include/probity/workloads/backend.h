@@ -21,6 +21,9 @@
 //  - Zero-element tensors are valid; an op on them writes nothing and succeeds.
 //  - Sums start from +0.0 unless stated, and run in the order stated. "fma(a, b, c)" is the
 //    IEEE fused multiply-add, rounded once.
+//  - Every f32 value an op computes is stored canonicalised: a NaN is stored as 0x7FC00000,
+//    because processors disagree on NaN bit patterns (whether a result is NaN is fixed by
+//    IEEE; its payload is not). Ops that only move data (Upload, Copy, GatherRows) keep bytes.
 //  - Ops on `cuda` are enqueued on the backend's stream and return before the GPU finishes;
 //    Download, HashTensor(s), Synchronize and any op that must read device data to validate
 //    it (CrossEntropy's labels) wait for the stream. `cpu` ops finish before returning.

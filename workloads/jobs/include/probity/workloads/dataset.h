@@ -62,6 +62,8 @@ Result<IdxArray> ParseIdx(ByteView bytes);
 // kResourceExhausted when it inflates beyond `max_bytes`, kUnsupported for a gzip file in a
 // build without zlib.
 Result<Bytes> ReadMaybeGzipFile(const std::string& path, size_t max_bytes = 256u << 20);
+// Whether this build reads gzip files (it was built with zlib).
+bool GzipSupported();
 
 // Builds a data set from an image array (ndims 3) and a label array (ndims 1): the counts
 // must agree and every label be < kNumClasses (else kCorruption).

@@ -38,10 +38,15 @@ struct ClassifierArch {
   }
   // Parameter tensors (name, shape) in bytewise name order.
   std::vector<std::pair<std::string, Shape>> ParameterShapes() const;
-  // Multiply-adds of the forward pass of one image.
-  uint64_t ForwardMultiplyAdds() const;
+  // Cost of the forward pass of one image (job_spec.h's units).
+  uint64_t ForwardCost() const;
   friend bool operator==(const ClassifierArch&, const ClassifierArch&) = default;
 };
+
+// The largest infer-classifier slice for a model of this architecture: within
+// kMaxSegmentCost, and with the model fitting in an opening beside the images (0 when even
+// one image does not fit).
+uint32_t MaxInferSliceSize(const ClassifierArch& arch);
 
 // The architecture the tensors form; kInvalidArgument naming the first missing, extra or
 // misshapen tensor otherwise.

@@ -14,6 +14,9 @@
 // result high32(x·m). Training step s of a job with E = steps_per_epoch and batch size B uses
 // the examples p_e[b·B], ..., p_e[b·B + B - 1] with e = s / E, b = s mod E.
 //
+// Mirror augmentation (domain 3): example x is mirrored in epoch e when bit 0 of the first
+// word of Philox(ctr = (x, e, 0, 3)) is 1.
+//
 // Initial weights (domain 2, a = index of the parameter tensor in bytewise name order): element
 // k = ((w_k >> 8) · 2^-24 · 2 - 1) · bound, with bound = 1 / sqrt(fan_in) in f32 (fan_in = in
 // for fc layers, c_in·5·5 for convolutions), for weights and biases alike: PyTorch's default
@@ -49,6 +52,10 @@ class PhiloxStream {
 
 inline constexpr uint32_t kDomainShuffle = 1;
 inline constexpr uint32_t kDomainInit = 2;
+inline constexpr uint32_t kDomainMirror = 3;
+
+// Whether example `example` is seen mirrored (columns reversed) in `epoch`.
+bool MirrorExample(uint64_t seed, uint32_t epoch, uint32_t example);
 
 // The permutation of [0, n) used in `epoch`.
 std::vector<uint32_t> EpochPermutation(uint64_t seed, uint32_t epoch, uint32_t n);

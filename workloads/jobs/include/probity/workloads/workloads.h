@@ -21,7 +21,11 @@
 // State tensor names (train): the parameters (model.h), and per parameter P its optimiser
 // slots "velocity/P" (sgd-momentum) or "adam_m/P", "adam_v/P" (adam).
 //   TrainStateHash(J, steps, state) = tagged_hash("probity/train-state", J || u64 steps ||
-//       u32 n || for each tensor in bytewise name order: u32 len(name) || name || TensorHash)
+//       u32 n || for each tensor in bytewise name order:
+//           u32 len(name) || name || u32 chunks || TensorHash(chunk){chunks})
+// where the chunks of a tensor are its consecutive leading-dimension rows, max(1,
+// floor(8192 / bytes per row)) rows each (the whole tensor when that covers it): a GPU hashes
+// a ~3 MB state with hundreds of threads, where SHA-256 would allow one per tensor.
 //
 // Opening encoding (all integers little-endian; tensors in tensor.h's canonical encoding):
 //   opening   := "PRBO" u8 version=1 spec:bytes u64 segment_count record proof

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Regenerates docs/benchmarks.md from every registered `probity bench` suite, run once each
+# on this machine. BENCH_FLAGS (e.g. --quick) is passed to every suite; GPU suites run when
+# the build has CUDA and a device is present (BACKEND=cuda adds --backend cuda where a suite
+# takes it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+P=${BUILD_DIR:-build}/daemon/probity
+[ -x "$P" ] || { echo "bench-report: build first (bash scripts/build.sh)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "bench-report: needs python3 (apt-get install python3)" >&2; exit 1; }
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+machine="$cpu, $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+if command -v nvidia-smi >/dev/null 2>&1; then
+  machine="$machine; GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)"
+fi
+suites=$("$P" bench 2>&1 | awk '/^  /{print $1}' || true)
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+for s in $suites; do
+  echo "bench-report: $s" >&2
+  "$P" bench "$s" --json ${BENCH_FLAGS:-} | tee -a "$tmp" >&2 || echo "bench-report: suite $s failed" >&2
+done
+python3 scripts/bench_report.py docs/benchmarks.md "$machine" < "$tmp"
+echo "bench-report: wrote docs/benchmarks.md" >&2
