@@ -12,7 +12,7 @@ add_library(probity_market STATIC market/src/market.cc)
 target_include_directories(probity_market PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/market/include)
 target_link_libraries(probity_market PUBLIC probity_staking)
 
-add_library(probity_jobs STATIC jobs/src/jobs.cc jobs/src/marketplace.cc)
+add_library(probity_jobs STATIC jobs/src/jobs.cc jobs/src/marketplace.cc jobs/src/economics.cc)
 target_include_directories(probity_jobs PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/jobs/include)
 target_link_libraries(probity_jobs PUBLIC probity_market probity_verifier)
 
@@ -28,5 +28,13 @@ if(PROBITY_BUILD_TESTS)
                    LIBS probity_marketplace_testing)
   probity_add_test(NAME jobs_test LABEL unit SOURCES tests/jobs_test.cc
                    LIBS probity_marketplace_testing)
-  target_include_directories(jobs_test PRIVATE ${PROJECT_SOURCE_DIR}/verifier/tests)
+  probity_add_test(NAME economics_test LABEL unit SOURCES tests/economics_test.cc
+                   LIBS probity_jobs)
+  probity_add_test(NAME simulation_test LABEL integration SOURCES tests/simulation_test.cc
+                   LIBS probity_marketplace_testing)
+  probity_add_test(NAME simulation_slow_test LABEL slow SOURCES tests/simulation_slow_test.cc
+                   LIBS probity_marketplace_testing)
+  foreach(t jobs_test simulation_test simulation_slow_test)
+    target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/verifier/tests)
+  endforeach()
 endif()

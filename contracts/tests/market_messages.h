@@ -76,7 +76,7 @@ inline market::v1::MsgPlaceOrder OrderMsg(uint64_t max_price, uint64_t units, ui
   m.set_units(units);
   m.set_max_price_per_unit(max_price);
   m.set_verification_level(k);
-  m.set_deadline_blocks(5);
+  m.set_deadline_blocks(50);
   const Hash256 c = verifier::SecretCommitment(TestSecret(secret));
   m.set_secret_commitment(std::string(reinterpret_cast<const char*>(c.data()), 32));
   m.set_on_timeout(market::v1::TIMEOUT_ACTION_REOPEN);

@@ -125,18 +125,23 @@ TEST_CASE("hardware constraints, self-trade and stake decide eligibility") {
   CHECK(FromField(f.m.Order(OrderIdOf(f.Ok(1, kMsgPlaceOrder, OrderMsg(10, 1, 500)))).offer_id()) ==
         big);
 
-  // Provider 1 unbonds below the minimum: its offer is skipped (and leaves the book).
+  // A provider with an unsettled job cannot unbond below the minimum...
   staking::v1::MsgUnbond u;
   u.set_amount(15'000);
-  f.Ok(1, kMsgUnbond, u);
+  auto locked = f.m.Run(1, kMsgUnbond, u);
+  CHECK(locked.log().find("unsettled jobs") != std::string::npos);
+  // ...one without can; its offer is then skipped (and leaves the book).
+  Hash256 cheap = OfferIdOf(f.Ok(3, kMsgPostOffer, OfferMsg(4, 4, 1000)));
+  f.Ok(3, kMsgUnbond, u);
   CHECK(FromField(f.m.Order(OrderIdOf(f.Ok(6, kMsgPlaceOrder, OrderMsg(10, 1, 500)))).offer_id()) ==
-        big);
+        small);
+  CHECK(f.m.Offer(cheap).active() == 0);
   market::v1::QueryDepthRequest dq;
   dq.set_kind(market::v1::JOB_KIND_INFER_CLASSIFIER);
   market::v1::QueryDepthResponse depth;
   REQUIRE(ParseBytes(&depth, f.m.Query("market/depth", dq)));
-  REQUIRE(depth.asks_size() == 1);
-  CHECK(depth.asks(0).price_per_unit() == 7);
+  REQUIRE(depth.asks_size() == 2);
+  CHECK(depth.asks(0).price_per_unit() == 5);
 
   // Without stake no offer can be posted.
   auto r = f.m.Run(9, kMsgPostOffer, OfferMsg(5, 1, 1000));

@@ -10,6 +10,7 @@
 #include "probity/ledger/canonical_proto.h"
 #include "probity/primitives/bech32m.h"
 #include "probity/primitives/encoding.h"
+#include "probity/primitives/hex.h"
 #include "probity/primitives/sha256.h"
 
 namespace probity::contracts::testing {
@@ -140,6 +141,7 @@ ledger::FinalizeBlockResponse Marketplace::Block(const std::vector<Bytes>& txs) 
   }
   for (const auto& e : resp->begin_block_events) last_events_.push_back(e);
   for (const auto& e : resp->end_block_events) last_events_.push_back(e);
+  NoteIds(last_events_);
   // Nonces of transactions refused before execution were not used.
   for (const auto& r : resp->tx_results) {
     if (r.codespace() == ledger::kLedgerCodespace && r.code() != 0) {
@@ -215,16 +217,75 @@ market::v1::ProviderRecord Marketplace::Record(int provider) {
   return Parse<market::v1::QueryProviderResponse>(Query("market/provider", req)).record();
 }
 
+std::optional<Bytes> Marketplace::StoreGet(const Bytes& key) {
+  ledger::QueryRequest q;
+  q.path = "store";
+  q.data = key;
+  auto r = app().Query(q);
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  return r->value;
+}
+
+void Marketplace::NoteIds(const std::vector<types::v1::Event>& events) {
+  for (const auto& e : events) {
+    for (const auto& a : e.attributes()) {
+      if (a.key() != "order_id" && a.key() != "job_id" && a.key() != "offer_id") continue;
+      auto id = Hash256FromHex(a.value());
+      REQUIRE(id.ok());
+      (a.key() == "offer_id" ? offers_ : orders_).insert(*id);
+      touched_.insert(*id);
+    }
+  }
+}
+
+std::vector<XOnlyPubKey> Marketplace::KnownAccounts() const {
+  std::vector<XOnlyPubKey> all;
+  for (int i = 1; i <= options_.accounts; ++i) all.push_back(Account(i));
+  for (const auto& m : {Market::ModuleAccount(), Jobs::ModuleAccount(), Staking::ModuleAccount(),
+                        Staking::CommunityPool(), Bank::ModuleAccount(Bank::kFeeCollector)}) {
+    all.push_back(m);
+  }
+  return all;
+}
+
 Hash256 Marketplace::ModuleStateDigest() {
   Sha256Hasher h;
-  for (std::string_view prefix : {"jobs/", "market/", "staking/"}) {
-    ScanFlat(chain_->storage(), prefix, [&](ByteView k, ByteView v) {
-      uint8_t n[8];
-      PutU64LE(n, k.size());
-      h.Update(ByteView(n, 8)).Update(k);
-      PutU64LE(n, v.size());
-      h.Update(ByteView(n, 8)).Update(v);
-    });
+  auto add = [&](ByteView k, ByteView v) {
+    uint8_t n[8];
+    PutU64LE(n, k.size());
+    h.Update(ByteView(n, 8)).Update(k);
+    PutU64LE(n, v.size());
+    h.Update(ByteView(n, 8)).Update(v);
+  };
+  // Everything under the modules' scan prefixes (mirrored in the flat column family)...
+  for (std::string_view prefix : {"jobs/t/", "market/ask/", "market/bid/", "market/ex/",
+                                  "market/po/", "staking/ua/", "staking/uq/", "staking/v/"}) {
+    ScanFlat(chain_->storage(), prefix, add);
+  }
+  // ...and every other key the tests can name: the records of every order, offer and job seen
+  // in an event, every test account's stake and record, and the modules' counters.
+  std::vector<Bytes> keys;
+  for (const auto& id : orders_) {
+    keys.push_back(KeyBuilder("market/o/").Bytes32(id).Take());
+    keys.push_back(KeyBuilder("jobs/j/").Bytes32(id).Take());
+  }
+  for (const auto& id : offers_) keys.push_back(KeyBuilder("market/f/").Bytes32(id).Take());
+  for (const auto& a : KnownAccounts()) {
+    keys.push_back(KeyBuilder("staking/l/").Bytes32(a).Take());
+    keys.push_back(KeyBuilder("staking/s/").Bytes32(a).Take());
+    keys.push_back(KeyBuilder("market/pr/").Bytes32(a).Take());
+  }
+  for (std::string_view k : {"market/seq", "staking/vw", "staking/total"}) {
+    keys.push_back(ToBytes(AsBytes(k)));
+  }
+  for (uint8_t kind = 1; kind <= 2; ++kind) {
+    keys.push_back(KeyBuilder("market/tc/").U8(kind).Take());
+    for (uint8_t side : {'a', 'b'})
+      keys.push_back(KeyBuilder("market/top/").U8(side).U8(kind).Take());
+  }
+  for (const auto& k : keys) {
+    auto v = StoreGet(k);
+    add(k, v ? ByteView(*v) : AsBytes("<absent>"));
   }
   return h.Final();
 }
@@ -232,99 +293,115 @@ Hash256 Marketplace::ModuleStateDigest() {
 Status Marketplace::CheckInvariants() {
   ledger::Storage& st = chain_->storage();
   auto fail = [](std::string m) { return Status::Internal("invariant broken: " + m); };
+  auto counter = [&](std::string_view key) {
+    auto v = StoreGet(ToBytes(AsBytes(key)));
+    return v ? GetU64LE(v->data()) : 0;
+  };
 
-  // Supply: constant, and the sum of every balance (none can be negative: u64, and each is
-  // at most the supply, so the sum cannot have wrapped).
+  // Supply: constant, and the sum of every balance (none can be negative: u64, and each is at
+  // most the supply, so the sum cannot have wrapped). Funds only ever reach the test accounts
+  // and the module accounts, so those are all the balances there are.
   unsigned __int128 sum = 0;
-  bool over = false;
   std::map<XOnlyPubKey, uint64_t> balances;
-  ScanFlat(st, "bank/b/", [&](ByteView k, ByteView v) {
-    XOnlyPubKey a;
-    std::memcpy(a.data(), k.data() + 7, 32);
-    uint64_t b = GetU64LE(v.data());
-    over = over || b > supply_ || b == 0;
+  for (const auto& a : KnownAccounts()) {
+    uint64_t b = Balance(a);
+    if (b > supply_) return fail("a balance above the supply");
     balances[a] = b;
     sum += b;
-  });
-  if (over) return fail("a balance is zero-but-stored or above the supply");
+  }
   if (sum != supply_) {
     return fail("balances sum to " + std::to_string(static_cast<uint64_t>(sum)) + ", supply is " +
                 std::to_string(supply_));
   }
-  uint64_t stored_supply = 0;
-  ScanFlat(st, "bank/supply", [&](ByteView, ByteView v) { stored_supply = GetU64LE(v.data()); });
-  if (stored_supply != supply_) return fail("bank/supply changed");
+  if (counter("bank/supply") != supply_) return fail("bank/supply changed");
 
+  // Re-read the orders and jobs that this block's events named (all of them now and then).
+  const bool full = ++blocks_checked_ % 64 == 0 || orders_.size() < 256;
+  for (const auto& id : full ? orders_ : touched_) {
+    if (!orders_.count(id)) continue;
+    auto ov = StoreGet(KeyBuilder("market/o/").Bytes32(id).Take());
+    if (ov) {
+      auto o = Parse<market::v1::Order>(*ov);
+      if (o.status() == market::v1::ORDER_STATUS_CLOSED && o.escrow() != 0) {
+        return fail("a closed order holds escrow");
+      }
+      if (o.status() == market::v1::ORDER_STATUS_OPEN &&
+          o.escrow() != o.units() * o.max_price_per_unit() + o.verification_fee()) {
+        return fail("an open order's escrow is not its full cost");
+      }
+      escrow_[id] = o.escrow();
+    }
+    auto jv = StoreGet(KeyBuilder("jobs/j/").Bytes32(id).Take());
+    if (jv) jobs_[id] = Parse<jobs::v1::Job>(*jv);
+  }
+  touched_.clear();
   // Market escrow: the module account holds exactly the orders' escrow.
-  uint64_t escrow = 0;
-  Status order_problem;
-  ScanFlat(st, "market/o/", [&](ByteView, ByteView v) {
-    auto o = Parse<market::v1::Order>(v);
-    escrow += o.escrow();
-    if (o.status() == market::v1::ORDER_STATUS_CLOSED && o.escrow() != 0) {
-      order_problem = fail("a closed order holds escrow");
+  uint64_t escrow = 0, bonds = 0;
+  for (const auto& [id, e] : escrow_) escrow += e;
+  // What the jobs module must hold: the bonds of open disputes, and a lock on every provider
+  // of an unsettled job, every staked verifier of an unsettled attestation, every verifier
+  // whose unbonded claim is being disputed.
+  std::map<std::string, uint64_t> locks;
+  for (const auto& [id, j] : jobs_) {
+    const bool open = j.state() != jobs::v1::JOB_STATE_SETTLED &&
+                      j.state() != jobs::v1::JOB_STATE_SLASHED &&
+                      j.state() != jobs::v1::JOB_STATE_EXPIRED;
+    if (!open) continue;
+    ++locks[j.provider()];
+    if (j.attested() && j.verifier() != j.buyer()) ++locks[j.verifier()];
+    if (j.state() == jobs::v1::JOB_STATE_DISPUTED) {
+      bonds += j.dispute().bond();
+      if (j.dispute().bond() == 0) ++locks[j.dispute().challenger()];
     }
-    if (o.status() == market::v1::ORDER_STATUS_OPEN &&
-        o.escrow() != o.units() * o.max_price_per_unit() + o.verification_fee()) {
-      order_problem = fail("an open order's escrow is not its full cost");
+  }
+  for (int i = 1; i <= options_.accounts; ++i) {
+    const uint64_t held = counter(AsChars(KeyBuilder("staking/l/").Bytes32(Account(i)).key()));
+    if (held != locks[HashField(Account(i))]) {
+      return fail("account " + std::to_string(i) + " has " + std::to_string(held) +
+                  " stake locks, its jobs need " + std::to_string(locks[HashField(Account(i))]));
     }
-  });
-  if (!order_problem.ok()) return order_problem;
+  }
   if (balances[Market::ModuleAccount()] != escrow) {
     return fail("market holds " + std::to_string(balances[Market::ModuleAccount()]) +
                 " but orders' escrow is " + std::to_string(escrow));
   }
-
   // Challenge bonds: the jobs account holds exactly the bonds of open disputes.
-  uint64_t bonds = 0;
-  ScanFlat(st, "jobs/j/", [&](ByteView, ByteView v) {
-    auto j = Parse<jobs::v1::Job>(v);
-    if (j.state() == jobs::v1::JOB_STATE_DISPUTED) bonds += j.dispute().bond();
-  });
   if (balances[Jobs::ModuleAccount()] != bonds) {
     return fail("jobs holds " + std::to_string(balances[Jobs::ModuleAccount()]) +
                 " but open bonds are " + std::to_string(bonds));
   }
 
   // Stake: the staking account holds every bonded and unbonding amount.
-  uint64_t staked = 0, stored_total = 0, weights = 0, stored_weights = 0;
-  ScanFlat(st, "staking/s/", [&](ByteView, ByteView v) {
-    auto s = Parse<staking::v1::Stake>(v);
+  uint64_t staked = 0, weights = 0;
+  for (int i = 1; i <= options_.accounts; ++i) {
+    auto v = StoreGet(KeyBuilder("staking/s/").Bytes32(Account(i)).Take());
+    if (!v) continue;
+    auto s = Parse<staking::v1::Stake>(*v);
     staked += s.bonded() + s.unbonding();
-  });
-  ScanFlat(st, "staking/total", [&](ByteView, ByteView v) { stored_total = GetU64LE(v.data()); });
+  }
   ScanFlat(st, "staking/v/", [&](ByteView, ByteView v) { weights += GetU64LE(v.data()); });
-  ScanFlat(st, "staking/vw", [&](ByteView, ByteView v) { stored_weights = GetU64LE(v.data()); });
-  if (balances[Staking::ModuleAccount()] != staked || stored_total != staked) {
+  if (balances[Staking::ModuleAccount()] != staked || counter("staking/total") != staked) {
     return fail("staking holds " + std::to_string(balances[Staking::ModuleAccount()]) +
                 ", records say " + std::to_string(staked) + ", total says " +
-                std::to_string(stored_total));
+                std::to_string(counter("staking/total")));
   }
-  if (weights != stored_weights) return fail("verifier weights do not add up");
+  if (weights != counter("staking/vw")) return fail("verifier weights do not add up");
 
   // The book names only open orders and listed offers with free capacity.
   Status book_problem;
   ScanFlat(st, "market/bid/", [&](ByteView k, ByteView) {
-    Bytes key = KeyBuilder("market/o/").Raw(k.subspan(k.size() - 32)).Take();
-    std::string v;
-    auto s =
-        st.db()->Get(rocksdb::ReadOptions(), st.state_flat(),
-                     rocksdb::Slice(reinterpret_cast<const char*>(key.data()), key.size()), &v);
-    if (!s.ok() || Parse<market::v1::Order>(AsBytes(v)).status() != market::v1::ORDER_STATUS_OPEN) {
+    auto v = StoreGet(KeyBuilder("market/o/").Raw(k.subspan(k.size() - 32)).Take());
+    if (!v || Parse<market::v1::Order>(*v).status() != market::v1::ORDER_STATUS_OPEN) {
       book_problem = fail("the bid book names an order that is not open");
     }
   });
   ScanFlat(st, "market/ask/", [&](ByteView k, ByteView) {
-    Bytes key = KeyBuilder("market/f/").Raw(k.subspan(k.size() - 32)).Take();
-    std::string v;
-    auto s =
-        st.db()->Get(rocksdb::ReadOptions(), st.state_flat(),
-                     rocksdb::Slice(reinterpret_cast<const char*>(key.data()), key.size()), &v);
-    if (!s.ok()) {
+    auto v = StoreGet(KeyBuilder("market/f/").Raw(k.subspan(k.size() - 32)).Take());
+    if (!v) {
       book_problem = fail("the ask book names a missing offer");
       return;
     }
-    auto o = Parse<market::v1::Offer>(AsBytes(v));
+    auto o = Parse<market::v1::Offer>(*v);
     if (o.closed() || o.active() >= o.capacity()) {
       book_problem = fail("the ask book lists a closed or full offer");
     }
@@ -341,11 +418,8 @@ Status Marketplace::CheckInvariants() {
         first = ToBytes(k.subspan(7));  // without "market/"
         first->insert(first->end(), v.begin(), v.end());
       });
-      std::string top_key = "market/top/";
-      top_key.push_back(side);
-      top_key.push_back(static_cast<char>(kind));
-      std::optional<Bytes> top;
-      ScanFlat(st, top_key, [&](ByteView, ByteView v) { top = ToBytes(v); });
+      std::optional<Bytes> top =
+          StoreGet(KeyBuilder("market/top/").U8(static_cast<uint8_t>(side)).U8(kind).Take());
       if (first != top) return fail("the top of a book side is stale");
     }
   }

@@ -7,6 +7,8 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,8 +67,10 @@ class Marketplace {
 
   // All the marketplace's invariants over committed state; a message naming the first broken.
   Status CheckInvariants();
-  // SHA-256 over every key and value under staking/, market/ and jobs/ (committed state):
-  // equal before and after a message means the message changed none of their state.
+  // SHA-256 over the marketplace modules' state that the tests can name: every key under their
+  // scan prefixes, and the records of every order, offer and job an event ever named, every
+  // test account's stake and provider record, and the modules' counters. Equal before and
+  // after a message means the message changed none of it.
   Hash256 ModuleStateDigest();
 
   // Every event of the last block (transactions, then begin/end-block hooks).
@@ -74,6 +78,9 @@ class Marketplace {
 
  private:
   void Resync();
+  std::optional<Bytes> StoreGet(const Bytes& full_key);  // committed state, by the tree
+  void NoteIds(const std::vector<types::v1::Event>& events);
+  std::vector<XOnlyPubKey> KnownAccounts() const;
 
   HarnessOptions options_;
   ledger::testing::TempDir dir_;
@@ -82,6 +89,12 @@ class Marketplace {
   uint64_t supply_ = 0;
   Hash256 last_block_hash_{};
   std::vector<types::v1::Event> last_events_;
+  // Ids named by events so far (orders, which are also job ids; offers), those named by the
+  // last block, and what the invariant check last read of each.
+  std::set<Hash256> orders_, offers_, touched_;
+  std::map<Hash256, uint64_t> escrow_;
+  std::map<Hash256, jobs::v1::Job> jobs_;
+  uint64_t blocks_checked_ = 0;
 };
 
 inline bool ParseBytes(google::protobuf::Message* m, const Bytes& b) {

@@ -68,8 +68,8 @@ TEST_CASE("referee: bytes that are not a valid opening are no evidence") {
 TEST_CASE("referee: a checker without the training data cannot decide either way") {
   auto cpu = Cpu();
   std::string dir = std::string(PROBITY_TEST_DATA_DIR) + "/workloads/";
-  auto data = workloads::LoadIdxDataset(dir + "fmnist512-train-images-idx3-ubyte.gz",
-                                        dir + "fmnist512-train-labels-idx1-ubyte.gz");
+  auto data = workloads::LoadIdxDataset(dir + "fmnist512-train-images-idx3-ubyte",
+                                        dir + "fmnist512-train-labels-idx1-ubyte");
   REQUIRE_MESSAGE(data.ok(), data.status().ToString());
   auto set = std::make_shared<const workloads::Dataset>(std::move(*data));
   workloads::DataCatalog with("/nonexistent/fashion-mnist");
@@ -79,6 +79,7 @@ TEST_CASE("referee: a checker without the training data cannot decide either way
       "kind = \"train-classifier\"\ndataset = \"" + ToHex(set->id) +
       "\"\nexamples = 128\nbatch_size = 32\nseed = 5\narchitecture = \"mlp\"\n"
       "hidden = [16]\nepochs = 1\nsteps_per_segment = 2\noptimizer = \"sgd-momentum\"\n"
+      "learning_rate_decay = 1\naugment = \"none\"\n"
       "learning_rate = 0.05\nmomentum = 0.9\n");
   REQUIRE_MESSAGE(spec.ok(), spec.status().ToString());
   auto run = workloads::RunJob(*spec, {.catalog = &with}, *cpu);

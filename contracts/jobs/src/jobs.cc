@@ -224,6 +224,7 @@ class Jobs::Lifecycle {
     job.set_assigned_height(height_);
     SetDeadline(job, height_ + order.deadline_blocks());
     Save(job);
+    PROBITY_RETURN_IF_ERROR(j_->staking_->Lock(ctx_, H(job.provider())));
     Event("assigned", job)
         .Id("offer_id", H(offer.id()))
         .Number("deadline", job.deadline())
@@ -377,12 +378,15 @@ class Jobs::Lifecycle {
               problem->second == jobs::v1::DISPUTE_KIND_MISMATCH ? "mismatch" : "withheld")
         .Number("segment", problem->first)
         .EmitTo(ctx_);
-    OpenDispute(job, attester, problem->first, problem->second, bond);
-    return Status::OK();
+    return OpenDispute(job, attester, problem->first, problem->second, bond);
   }
 
   Status Verify(Job& job, bool attested) {
     job.set_attested(attested);
+    // The attesting verifier's stake answers for the attestation until settlement.
+    if (attested && job.verifier() != job.buyer()) {
+      PROBITY_RETURN_IF_ERROR(j_->staking_->Lock(ctx_, H(job.verifier())));
+    }
     job.set_state(jobs::v1::JOB_STATE_VERIFIED);
     job.set_verified_height(height_);
     SetDeadline(job, height_ + p_.challenge_window_blocks());
@@ -406,6 +410,10 @@ class Jobs::Lifecycle {
     const uint64_t fee = verifier_paid ? order.verification_fee() : 0;
     if (fee > 0) PROBITY_RETURN_IF_ERROR(j_->market_->Pay(ctx_, id, H(job.verifier()), fee));
     PROBITY_RETURN_IF_ERROR(j_->market_->CloseOrder(ctx_, id));
+    PROBITY_RETURN_IF_ERROR(j_->staking_->Unlock(ctx_, H(job.provider())));
+    if (job.attested() && job.verifier() != job.buyer()) {
+      PROBITY_RETURN_IF_ERROR(j_->staking_->Unlock(ctx_, H(job.verifier())));
+    }
     job.set_state(jobs::v1::JOB_STATE_SETTLED);
     job.set_settled_height(height_);
     Save(job);
@@ -421,8 +429,10 @@ class Jobs::Lifecycle {
 
   // --- disputes ---
 
-  void OpenDispute(Job& job, const XOnlyPubKey& challenger, uint64_t segment,
-                   jobs::v1::DisputeKind kind, uint64_t bond) {
+  Status OpenDispute(Job& job, const XOnlyPubKey& challenger, uint64_t segment,
+                     jobs::v1::DisputeKind kind, uint64_t bond) {
+    // A claim without a bond is backed by the attesting verifier's stake: held until decided.
+    if (bond == 0) PROBITY_RETURN_IF_ERROR(j_->staking_->Lock(ctx_, challenger));
     job.set_resume_state(job.state());
     job.set_resume_remaining(job.deadline() > height_ ? job.deadline() - height_ : 1);
     Dispute* d = job.mutable_dispute();
@@ -445,6 +455,7 @@ class Jobs::Lifecycle {
         .Number("bond", bond)
         .Number("opening_until", job.deadline())
         .EmitTo(ctx_);
+    return Status::OK();
   }
 
   // The provider cheated (the referee re-executed the segment to another hash) or withheld
@@ -464,6 +475,12 @@ class Jobs::Lifecycle {
                             withheld ? "withheld opening" : "wrong segment", reward));
     if (d->bond() > 0) {
       PROBITY_RETURN_IF_ERROR(j_->bank_->Transfer(ctx_, ModuleAccount(), challenger, d->bond()));
+    } else {
+      PROBITY_RETURN_IF_ERROR(j_->staking_->Unlock(ctx_, challenger));
+    }
+    PROBITY_RETURN_IF_ERROR(j_->staking_->Unlock(ctx_, provider));
+    if (job.attested() && job.verifier() != job.buyer()) {
+      PROBITY_RETURN_IF_ERROR(j_->staking_->Unlock(ctx_, H(job.verifier())));
     }
     // A verifier that attested this very segment as correct did not check it.
     uint64_t verifier_slashed = 0;
@@ -510,6 +527,7 @@ class Jobs::Lifecycle {
     lost.Account("challenger", challenger).Number("segment", d->segment());
     const jobs::v1::DisputeKind kind = d->kind();
     const bool buyer_claim = challenger == H(job.buyer());
+    if (d->bond() == 0) PROBITY_RETURN_IF_ERROR(j_->staking_->Unlock(ctx_, challenger));
     if (kind == jobs::v1::DISPUTE_KIND_WITHHELD) {
       // The provider did open the segment, on chain: nobody is punished and the same
       // attester attests again (the proven segment now needs no evidence).
@@ -594,6 +612,7 @@ class Jobs::Lifecycle {
                                                  "commit deadline missed", to_buyer));
     job.set_state(jobs::v1::JOB_STATE_EXPIRED);
     Save(job);
+    PROBITY_RETURN_IF_ERROR(j_->staking_->Unlock(ctx_, provider));
     PROBITY_RETURN_IF_ERROR(j_->market_->UpdateProviderRecord(
         ctx_, provider, [](market::v1::ProviderRecord& r) { r.set_expired(r.expired() + 1); }));
     PROBITY_ASSIGN_OR_RETURN(market::v1::Order order, j_->market_->GetOrder(ctx_, H(job.id())));
@@ -779,9 +798,8 @@ Status Jobs::HandleMsg(ledger::Context& ctx, const ledger::TxInfo& tx, const typ
                                         " was already re-executed on chain");
     }
     PROBITY_RETURN_IF_ERROR(bank_->Transfer(ctx, tx.signer, ModuleAccount(), p.challenge_bond()));
-    life.OpenDispute(job, tx.signer, m.segment(), jobs::v1::DISPUTE_KIND_CHALLENGE,
-                     p.challenge_bond());
-    return Status::OK();
+    return life.OpenDispute(job, tx.signer, m.segment(), jobs::v1::DISPUTE_KIND_CHALLENGE,
+                            p.challenge_bond());
   }
 
   if (t == kMsgPostOpening) {

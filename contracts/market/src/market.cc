@@ -1,6 +1,9 @@
 #include "probity/contracts/market.h"
 
+#include <time.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -678,8 +681,28 @@ Status Market::ValidateMsg(const types::v1::Msg& msg) const {
   return Status::InvalidArgument("market does not handle " + t);
 }
 
+namespace {
+double ThreadCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+}  // namespace
+
 Status Market::HandleMsg(ledger::Context& ctx, const ledger::TxInfo& tx,
                          const types::v1::Msg& msg) {
+  if (!collect_stats_) return Dispatch(ctx, tx, msg);
+  const auto wall0 = std::chrono::steady_clock::now();
+  const double cpu0 = ThreadCpuSeconds();
+  Status st = Dispatch(ctx, tx, msg);
+  stats_.cpu_seconds += ThreadCpuSeconds() - cpu0;
+  stats_.wall_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  ++stats_.messages;
+  return st;
+}
+
+Status Market::Dispatch(ledger::Context& ctx, const ledger::TxInfo& tx, const types::v1::Msg& msg) {
   const std::string& t = msg.type_url();
   if (t == kMsgPlaceOrder) {
     PROBITY_ASSIGN_OR_RETURN(auto m, DecodeValidated<market::v1::MsgPlaceOrder>(msg));

@@ -31,6 +31,7 @@ Bytes AccountEntryKey(const XOnlyPubKey& a, uint64_t height) {
   return KeyBuilder("ua/").Bytes32(a).U64(height).Take();
 }
 Bytes VerifierKey(const XOnlyPubKey& a) { return KeyBuilder("v/").Bytes32(a).Take(); }
+Bytes LockKey(const XOnlyPubKey& a) { return KeyBuilder("l/").Bytes32(a).Take(); }
 
 template <typename M>
 Result<M> Decode(const types::v1::Msg& msg) {
@@ -199,6 +200,12 @@ Status Staking::Unbond(ledger::Context& ctx, const XOnlyPubKey& account, uint64_
                                       std::to_string(s.bonded()) + " is bonded");
   }
   ledger::KvStore& store = ctx.Store(*this);
+  PROBITY_ASSIGN_OR_RETURN(uint64_t locks, GetCounter(store, LockKey(account)));
+  if (locks > 0 && s.bonded() - amount < p.min_provider_stake()) {
+    return Status::FailedPrecondition(
+        std::to_string(locks) + " unsettled jobs or attestations hold the stake: at least " +
+        std::to_string(p.min_provider_stake()) + " stays bonded until they settle");
+  }
   const uint64_t complete = ctx.block().height + p.unbonding_blocks();
   PROBITY_ASSIGN_OR_RETURN(auto entries, Entries(store, account));
   const bool merge = !entries.empty() && entries.back().height == complete;
@@ -320,6 +327,23 @@ Result<uint64_t> Staking::Slash(ledger::Context& ctx, const XOnlyPubKey& offende
         .EmitTo(ctx);
   }
   return amount;
+}
+
+Status Staking::Lock(ledger::Context& ctx, const XOnlyPubKey& account) {
+  ledger::KvStore& store = ctx.Store(*this);
+  const Bytes key = LockKey(account);
+  PROBITY_ASSIGN_OR_RETURN(uint64_t locks, GetCounter(store, key));
+  PutCounter(store, key, locks + 1);
+  return Status::OK();
+}
+
+Status Staking::Unlock(ledger::Context& ctx, const XOnlyPubKey& account) {
+  ledger::KvStore& store = ctx.Store(*this);
+  const Bytes key = LockKey(account);
+  PROBITY_ASSIGN_OR_RETURN(uint64_t locks, GetCounter(store, key));
+  if (locks == 0) return Status::Corruption("unlocking an account without locks");
+  PutCounter(store, key, locks - 1);
+  return Status::OK();
 }
 
 Result<std::optional<XOnlyPubKey>> Staking::PickVerifier(ledger::Context& ctx, const Hash256& seed,

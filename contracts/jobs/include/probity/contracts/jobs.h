@@ -78,6 +78,7 @@ class Jobs final : public ledger::Module, public AssignmentListener {
   // --- ledger::Module ---
   std::string_view Name() const override { return kName; }
   std::vector<std::string> MessageTypes() const override;
+  std::vector<std::string> ScanPrefixes() const override { return {"t/"}; }
   Status InitGenesis(ledger::Context& ctx, std::string_view section_json) override;
   Status ValidateMsg(const types::v1::Msg& msg) const override;
   Status HandleMsg(ledger::Context& ctx, const ledger::TxInfo& tx,

@@ -13,6 +13,11 @@
 // fault_window_blocks jail the account: no offer of it is matched and it leaves the verifier
 // rotation until it sends MsgUnjail, allowed jail_blocks later.
 //
+// Locks: while an account has unsettled jobs (a provider) or unsettled attestations (a
+// verifier), the jobs module holds locks on it (Lock/Unlock) and MsgUnbond may not take its
+// bonded stake below min_provider_stake, so that the stake a dispute may slash is still there
+// however long the dispute takes.
+//
 // Verifier rotation: accounts that opted in (MsgSetVerifier), are not jailed and have at least
 // min_verifier_stake bonded have weight = bonded stake. PickVerifier(seed, exclude) draws
 //   r = first 8 bytes, little-endian, of tagged_hash("probity/verifier", seed),
@@ -29,6 +34,7 @@
 //   "vw"                              u64 sum of the weights
 //   "total"                           u64 bonded + unbonding of everyone: the module account's
 //                                     balance, always
+//   "l/" + account                    u64 locks held by the jobs module
 // Messages: MsgBond, MsgUnbond, MsgSetVerifier, MsgUnjail (proto/probity/staking/v1).
 // Events: staking.bond, staking.unbond, staking.unbonded, staking.slash, staking.jail,
 // staking.unjail, staking.verifier.
@@ -91,6 +97,10 @@ class Staking final : public ledger::Module {
   Result<uint64_t> Slash(ledger::Context& ctx, const XOnlyPubKey& offender, uint32_t fraction_ppm,
                          std::string_view reason, std::span<const SlashShare> shares);
 
+  // Counts one more / one fewer unsettled job (or attestation) of `account`.
+  Status Lock(ledger::Context& ctx, const XOnlyPubKey& account);
+  Status Unlock(ledger::Context& ctx, const XOnlyPubKey& account);
+
   // The verifier for `seed` (see above), or nullopt when no eligible verifier is left.
   Result<std::optional<XOnlyPubKey>> PickVerifier(ledger::Context& ctx, const Hash256& seed,
                                                   std::span<const XOnlyPubKey> exclude);
@@ -98,6 +108,7 @@ class Staking final : public ledger::Module {
   // --- ledger::Module ---
   std::string_view Name() const override { return kName; }
   std::vector<std::string> MessageTypes() const override;
+  std::vector<std::string> ScanPrefixes() const override { return {"uq/", "ua/", "v/"}; }
   Status InitGenesis(ledger::Context& ctx, std::string_view section_json) override;
   Status ValidateMsg(const types::v1::Msg& msg) const override;
   Status HandleMsg(ledger::Context& ctx, const ledger::TxInfo& tx,
