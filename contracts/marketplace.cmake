@@ -30,6 +30,8 @@ if(PROBITY_BUILD_TESTS)
                    LIBS probity_marketplace_testing)
   probity_add_test(NAME economics_test LABEL unit SOURCES tests/economics_test.cc
                    LIBS probity_jobs)
+  probity_add_test(NAME marketplace_genesis_test LABEL unit
+                   SOURCES tests/marketplace_genesis_test.cc LIBS probity_marketplace_testing)
   probity_add_test(NAME simulation_test LABEL integration SOURCES tests/simulation_test.cc
                    LIBS probity_marketplace_testing)
   probity_add_test(NAME simulation_slow_test LABEL slow SOURCES tests/simulation_slow_test.cc
