@@ -96,12 +96,12 @@ TEST_CASE("init, run a node, send a transfer and read it back, verified") {
   CHECK(latest.output.find("signature, tx root and results root checked") != std::string::npos);
 
   // Failures: too much, an unknown recipient, a bad id, a typo'd flag.
-  auto broke = Probity({"tx", "transfer", "--home", home, "--from", "alice", "--to", "bob",
-                        "--amount", "5000000"});
+  auto broke = Probity(
+      {"tx", "transfer", "--home", home, "--from", "alice", "--to", "bob", "--amount", "5000000"});
   CHECK(broke.code == 1);
   CHECK(broke.output.find("insufficient funds") != std::string::npos);
-  auto nobody = Probity({"tx", "transfer", "--home", home, "--from", "alice", "--to", "carol",
-                         "--amount", "1"});
+  auto nobody = Probity(
+      {"tx", "transfer", "--home", home, "--from", "alice", "--to", "carol", "--amount", "1"});
   CHECK(nobody.code != 0);
   CHECK(nobody.output.find("carol") != std::string::npos);
   CHECK(Probity({"query", "tx", "abc", "--home", home}).code != 0);
@@ -112,13 +112,12 @@ TEST_CASE("init, run a node, send a transfer and read it back, verified") {
   // A client that trusts another chain's genesis refuses this node's answers.
   std::string other = dir.path() + "/other";
   REQUIRE(testing::InitHome(other, {}).ok());
-  auto distrust = Probity({"query", "account", "bob", "--home", home, "--genesis",
-                           NodeHome{other}.genesis_file()});
+  auto distrust = Probity(
+      {"query", "account", "bob", "--home", home, "--genesis", NodeHome{other}.genesis_file()});
   CHECK(distrust.code != 0);
   CHECK(distrust.output.find("proposer") != std::string::npos);
-  auto no_anchor =
-      Probity({"query", "account", EncodeAddress(testing::TestKey(2).PublicKey()), "--home",
-               dir.path() + "/nowhere", "--node", (*node)->address()});
+  auto no_anchor = Probity({"query", "account", EncodeAddress(testing::TestKey(2).PublicKey()),
+                            "--home", dir.path() + "/nowhere", "--node", (*node)->address()});
   CHECK(no_anchor.code != 0);
   CHECK(no_anchor.output.find("--genesis") != std::string::npos);
 }
