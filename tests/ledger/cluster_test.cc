@@ -1,7 +1,6 @@
 // A producer and two followers as separate processes on loopback (real gRPC, real RocksDB):
 // they agree block for block, and a producer that signs a wrong app hash is caught.
 #include <doctest/doctest.h>
-
 #include <signal.h>
 
 #include <thread>
@@ -28,11 +27,13 @@ struct Cluster {
   std::vector<std::unique_ptr<testing::NodeProcess>> followers;
 
   explicit Cluster(const std::vector<std::string>& producer_env = {}) {
-    REQUIRE(testing::InitHome(producer_home, {"--fund", testing::FundFlag(kAccounts, 1000000)}).ok());
+    REQUIRE(
+        testing::InitHome(producer_home, {"--fund", testing::FundFlag(kAccounts, 1000000)}).ok());
     for (const auto& h : follower_homes) {
       REQUIRE(testing::InitHome(h, {"--genesis", NodeHome{producer_home}.genesis_file()}).ok());
     }
-    auto p = testing::NodeProcess::Start(producer_home, {"--block-interval-ms", "20"}, producer_env);
+    auto p =
+        testing::NodeProcess::Start(producer_home, {"--block-interval-ms", "20"}, producer_env);
     REQUIRE_MESSAGE(p.ok(), p.status().ToString());
     producer = std::move(*p);
     for (const auto& h : follower_homes) {
@@ -49,8 +50,9 @@ void Load(const NodeClient& c, int rounds, uint64_t first_nonce = 1) {
     std::vector<std::thread> ts;
     for (int a = 1; a <= kAccounts; ++a) {
       ts.emplace_back([&, a, r] {
-        Bytes tx = testing::Transfer(a, TestKey(static_cast<uint64_t>(a % kAccounts + 1)).PublicKey(),
-                                     7, first_nonce + static_cast<uint64_t>(r));
+        Bytes tx =
+            testing::Transfer(a, TestKey(static_cast<uint64_t>(a % kAccounts + 1)).PublicKey(), 7,
+                              first_nonce + static_cast<uint64_t>(r));
         auto resp = c.Submit(tx, true, std::chrono::seconds(20));
         CHECK(resp.ok());
         if (resp.ok()) CHECK(resp->committed());

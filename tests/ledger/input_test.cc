@@ -62,15 +62,15 @@ TEST_CASE("every kind of malformed transaction is refused with a reason; the nod
   };
   std::vector<Case> cases;
   cases.push_back({"empty", "", C(TxCode::kMalformed), "empty"});
-  cases.push_back({"garbage", "\xff\xfe this is not a transaction", C(TxCode::kMalformed),
-                   "not a SignedTx"});
+  cases.push_back(
+      {"garbage", "\xff\xfe this is not a transaction", C(TxCode::kMalformed), "not a SignedTx"});
   cases.push_back({"truncated", S(good).substr(0, good.size() / 2), C(TxCode::kMalformed), ""});
   auto bad_sig = stx;
   std::string sig = bad_sig.signature();
   sig[10] ^= 1;
   bad_sig.set_signature(sig);
-  cases.push_back({"bad signature", SerializeCanonical(bad_sig), C(TxCode::kBadSignature),
-                   "does not verify"});
+  cases.push_back(
+      {"bad signature", SerializeCanonical(bad_sig), C(TxCode::kBadSignature), "does not verify"});
   cases.push_back({"wrong chain", S(testing::Transfer(1, TestKey(2).PublicKey(), 5, 1, 1, "other")),
                    C(TxCode::kWrongChain), "other"});
   cases.push_back({"oversize", std::string(5000, 'x'), C(TxCode::kTooLarge), "limit"});
@@ -143,7 +143,8 @@ TEST_CASE("malformed queries get gRPC errors with reasons, not crashes") {
   node::v1::GetTxRequest unknown;
   Hash256 h = Sha256("nothing");
   unknown.set_tx_id(std::string(h.begin(), h.end()));
-  CHECK(call(&node::v1::Node::Stub::GetTx, unknown, &tx).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(call(&node::v1::Node::Stub::GetTx, unknown, &tx).error_code() ==
+        grpc::StatusCode::NOT_FOUND);
 
   node::v1::GetBlockRequest far;
   far.set_height(1000000);

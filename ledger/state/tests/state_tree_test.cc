@@ -24,6 +24,9 @@ using Model = std::map<std::string, std::string>;
 
 Bytes B(const std::string& s) { return Bytes(s.begin(), s.end()); }
 
+// Values longer than 32 bytes get a value record of their own; shorter ones live in the leaf.
+const std::string kLarge(33, 'L');
+
 StateWrite Put(const std::string& k, const std::string& v) { return {B(k), B(v)}; }
 StateWrite Del(const std::string& k) { return {B(k), std::nullopt}; }
 
@@ -231,7 +234,10 @@ TEST_CASE("random versions against a std::map model, with reopen") {
       if (rng() % 4 == 0) {
         writes.push_back(Del(k));
       } else {
-        writes.push_back(Put(k, std::to_string(rng() % 5)));  // same values happen often
+        // Same values happen often; one in three is too large to be kept inside its leaf.
+        std::string val = std::to_string(rng() % 5);
+        if (rng() % 3 == 0) val += std::string(40, '+');
+        writes.push_back(Put(k, val));
       }
     }
     ApplyToModel(m, writes);
@@ -322,8 +328,9 @@ TEST_CASE("corrupt metadata is reported, not trusted") {
   CHECK(StateTree::Open(db.db(), db.cf()).status().code() == Code::kCorruption);
 }
 
-// The number of node records one version's tree needs: a leaf per key, and an internal node
-// at every nibble prefix shared by at least two keys (node.h); a null root for no keys.
+// The number of node records one version's tree needs: an internal node at every nibble prefix
+// shared by at least two keys (leaves live inside their parents, node.h); a null root or a
+// lone leaf for fewer than two keys.
 size_t ExpectedNodes(const Model& m) {
   if (m.size() < 2) return 1;
   std::vector<Hash256> khs;
@@ -341,7 +348,7 @@ size_t ExpectedNodes(const Model& m) {
     if (shared == 0) break;
     internal += shared;
   }
-  return m.size() + internal;
+  return internal;
 }
 
 TEST_CASE("pruning keeps the kept versions whole and removes the rest") {
@@ -358,7 +365,7 @@ TEST_CASE("pruning keeps the kept versions whole and removes the rest") {
       if (rng() % 5 == 0) {
         writes.push_back(Del(k));
       } else {
-        writes.push_back(Put(k, std::to_string(rng())));
+        writes.push_back(Put(k, kLarge + std::to_string(rng())));
       }
     }
     ApplyToModel(m, writes);
@@ -401,7 +408,7 @@ TEST_CASE("pruning keeps the kept versions whole and removes the rest") {
   for (int i = 0; i < 200; ++i) CheckProof(*tree, 40, history[40], "p" + std::to_string(i));
   // The tree goes on after pruning.
   Model m = history[40];
-  std::vector<StateWrite> more = {Put("p1", "new"), Del("p2"), Put("q", "1")};
+  std::vector<StateWrite> more = {Put("p1", kLarge + "new"), Del("p2"), Put("q", kLarge)};
   ApplyToModel(m, more);
   CHECK(Commit(db, *tree, more) == RefRoot(m));
   rocksdb::WriteBatch again;
@@ -454,24 +461,128 @@ TEST_CASE("keys with a long common prefix: deep leaves, empty siblings, collapse
   CheckProof(*tree, 3, m, a);
 }
 
+TEST_CASE("values inside leaves and in records of their own, across the 32-byte boundary") {
+  TempDb db;
+  auto tree = OpenTree(db);
+  Model m;
+  const size_t sizes[] = {0, 1, 31, 32, 33, 100, 5000};
+  std::vector<StateWrite> w;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    std::string k = "size" + std::to_string(i);
+    m[k] = std::string(sizes[i], static_cast<char>('a' + i));
+    w.push_back(Put(k, m[k]));
+  }
+  CHECK(Commit(db, *tree, w) == RefRoot(m));
+  CHECK(db.Count('v') == 3);  // the values of 33, 100 and 5000 bytes
+  // Each key crosses the boundary the other way.
+  w.clear();
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    std::string k = "size" + std::to_string(i);
+    m[k] = sizes[i] > 32 ? "small" : std::string(40, 'B');
+    w.push_back(Put(k, m[k]));
+  }
+  CHECK(Commit(db, *tree, w) == RefRoot(m));
+  for (const auto& [k, v] : m) {
+    CheckGet(
+        *tree, 1,
+        [&] {
+          Model old;
+          for (size_t i = 0; i < std::size(sizes); ++i) {
+            old["size" + std::to_string(i)] = std::string(sizes[i], static_cast<char>('a' + i));
+          }
+          return old;
+        }(),
+        k);
+    CheckGet(*tree, 2, m, k);
+    CheckProof(*tree, 2, m, k);
+  }
+  tree.reset();
+  db.Reopen();
+  tree = OpenTree(db, StateTreeOptions{.node_cache_bytes = 0});
+  for (const auto& kv : m) CheckProof(*tree, 2, m, kv.first);
+  rocksdb::WriteBatch batch;
+  REQUIRE(tree->Prune(2, &batch).ok());
+  db.Write(&batch);
+  CHECK(db.Count('v') == 4);  // the four values now over 32 bytes
+}
+
 TEST_CASE("automatic retention keeps the newest versions") {
   TempDb db;
   auto tree = OpenTree(db, StateTreeOptions{.keep_recent_versions = 3});
   Model m;
   for (int v = 1; v <= 10; ++v) {
-    std::vector<StateWrite> w = {Put("a", std::to_string(v)), Put("b" + std::to_string(v), "x")};
+    std::vector<StateWrite> w = {Put("a", kLarge + std::to_string(v)),
+                                 Put("b" + std::to_string(v), kLarge)};
     if (v > 2) w.push_back(Del("b" + std::to_string(v - 2)));
     ApplyToModel(m, w);
     CHECK(Commit(db, *tree, w) == RefRoot(m));
     uint64_t want_oldest = v > 3 ? v - 2 : 0;
     CHECK(tree->OldestVersion() == want_oldest);
   }
-  CHECK(*tree->Get(8, B("a")) == std::optional<Bytes>(B("8")));
+  CHECK(*tree->Get(8, B("a")) == std::optional<Bytes>(B(kLarge + "8")));
   CHECK(tree->Get(7, B("a")).status().code() == Code::kNotFound);
   CHECK(db.Count('r') == 3);
-  // a: values of versions 8, 9, 10; b9, b10 live; b7, b8 deleted at 9, 10 (tombstones and
-  // older values kept while versions 8 and 9 are readable).
-  CHECK(db.Count('v') == 3 + 2 + 2 + 2);
+  // a: the values of versions 8, 9, 10; b9, b10 live; b7 and b8 (deleted by versions 9 and 10)
+  // still readable at version 8.
+  CHECK(db.Count('v') == 3 + 2 + 2);
+}
+
+// Every record of the state family, with the stale index flattened to a sorted list of entries
+// (its chunking may differ between builds of one version; its content may not).
+std::map<std::string, std::string> Snapshot(TempDb& db) {
+  std::map<std::string, std::string> out;
+  std::vector<std::string> stale;
+  std::unique_ptr<rocksdb::Iterator> it(db.db()->NewIterator(rocksdb::ReadOptions(), db.cf()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string k = it->key().ToString(), v = it->value().ToString();
+    if (k[0] != 's') {
+      out[k] = v;
+      continue;
+    }
+    for (size_t pos = 0; pos < v.size(); pos += 1 + static_cast<uint8_t>(v[pos])) {
+      stale.push_back(k.substr(0, 9) + v.substr(pos + 1, static_cast<uint8_t>(v[pos])));
+    }
+  }
+  std::sort(stale.begin(), stale.end());
+  for (size_t i = 0; i < stale.size(); ++i) out["stale#" + std::to_string(i)] = stale[i];
+  return out;
+}
+
+TEST_CASE("building a version on several threads gives the same records as on one") {
+  std::mt19937_64 rng(4242);
+  std::vector<std::vector<StateWrite>> versions;
+  for (int v = 0; v < 6; ++v) {
+    std::vector<StateWrite> w;
+    size_t n = v == 3 ? 50 : 1500 + rng() % 3000;  // one small version, built on one thread
+    for (size_t i = 0; i < n; ++i) {
+      std::string k = "t" + std::to_string(rng() % 6000);
+      if (v > 0 && rng() % 4 == 0) {
+        w.push_back(Del(k));
+      } else {
+        w.push_back(Put(k, rng() % 2 ? std::to_string(rng()) : kLarge + std::to_string(rng())));
+      }
+    }
+    versions.push_back(std::move(w));
+  }
+  TempDb one, many;
+  auto t1 = OpenTree(one, StateTreeOptions{.apply_threads = 1});
+  auto t4 = OpenTree(many, StateTreeOptions{.apply_threads = 4});
+  Model m;
+  for (const auto& w : versions) {
+    ApplyToModel(m, w);
+    Hash256 r1 = Commit(one, *t1, w);
+    CHECK(Commit(many, *t4, w) == r1);
+    CHECK(r1 == RefRoot(m));
+  }
+  CHECK(Snapshot(one) == Snapshot(many));
+  for (auto* db : {&one, &many}) {
+    auto& tree = db == &one ? t1 : t4;
+    rocksdb::WriteBatch batch;
+    REQUIRE(tree->Prune(5, &batch).ok());
+    db->Write(&batch);
+  }
+  CHECK(Snapshot(one) == Snapshot(many));
+  for (int i = 0; i < 6000; i += 13) CheckProof(*t4, 6, m, "t" + std::to_string(i));
 }
 
 TEST_CASE("readers of committed versions run while the next version is applied") {
@@ -494,6 +605,21 @@ TEST_CASE("readers of committed versions run while the next version is applied")
       }
     }
   });
+  // A second reader follows the latest version as it moves.
+  std::atomic<int> latest_checked{0};
+  std::thread follower([&] {
+    int i = 0;
+    while (!stop.load()) {
+      uint64_t v = tree->LatestVersion();
+      auto root = tree->Root(v);
+      std::string k = "r" + std::to_string(i++ % 2500);
+      auto got = tree->GetWithProof(v, B(k));
+      if (!root.ok() || !got.ok() || !VerifyStateProof(*root, B(k), got->first, got->second).ok()) {
+        failures.fetch_add(1);
+      }
+      latest_checked.fetch_add(1);
+    }
+  });
   for (int v = 2; v <= 20; ++v) {
     std::vector<StateWrite> u;
     for (int i = 0; i < 300; ++i) u.push_back(Put("r" + std::to_string((i * 7 + v) % 2500), "u"));
@@ -501,7 +627,9 @@ TEST_CASE("readers of committed versions run while the next version is applied")
   }
   stop.store(true);
   reader.join();
+  follower.join();
   CHECK(failures.load() == 0);
+  CHECK(latest_checked.load() > 0);
 }
 
 }  // namespace

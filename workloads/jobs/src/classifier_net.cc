@@ -37,12 +37,6 @@ std::vector<std::pair<std::string, Shape>> StateShapes(const ClassifierArch& arc
   return out;
 }
 
-std::vector<std::string> StateNames(const ClassifierArch& arch, OptimizerKind optimizer) {
-  std::vector<std::string> names;
-  for (const auto& [name, shape] : StateShapes(arch, optimizer)) names.push_back(name);
-  return names;
-}
-
 Result<std::unique_ptr<ClassifierNet>> ClassifierNet::Create(
     Backend& backend, const ClassifierArch& arch, std::optional<OptimizerKind> optimizer) {
   std::unique_ptr<ClassifierNet> net(new ClassifierNet(backend, arch, optimizer));

@@ -22,9 +22,8 @@ namespace probity::workloads::internal {
 // [B, 1, 28, 28] for a cnn.
 Shape InputShape(Architecture arch, int64_t batch);
 
-// The names of a training state: parameters and their optimiser slots, bytewise sorted.
-std::vector<std::string> StateNames(const ClassifierArch& arch, OptimizerKind optimizer);
-// The shape each state name must have (slots share their parameter's shape).
+// The names and shapes of a training state: parameters and their optimiser slots (which share
+// their parameter's shape), in bytewise name order.
 std::vector<std::pair<std::string, Shape>> StateShapes(const ClassifierArch& arch,
                                                        OptimizerKind optimizer);
 

@@ -390,3 +390,20 @@ TEST_CASE("trace: record encoding and root") {
   std::vector<TraceRecord> one = {r};
   CHECK(TraceRoot(one) == MerkleLeafHash(e));
 }
+
+TEST_CASE("train job: pinned commitments (a change here changes what every verifier computes)") {
+  auto cpu = Cpu();
+  auto mlp = Train(SmallTrainSpec("mlp", "adam"), *cpu);
+  auto cnn = Train(SmallTrainSpec("cnn", "sgd-momentum"), *cpu);
+  // Computed once with the cpu backend (any thread count; the gpu tests check cuda against it).
+  // Changing an op's order of operations, the data order, the initialisation or a hash format
+  // changes these: that is a protocol change, to be made on purpose.
+  CHECK(ToHex(mlp->commitment().output_hash) ==
+        "bcfa8115676a97b81cc9801a7d90c601d87a7e68eba6af21bed3956530318dac");
+  CHECK(ToHex(mlp->commitment().trace_root) ==
+        "f971e348bd9750b82f94bd1db287dd9d748844a558184e4ef798bdfe90aa9358");
+  CHECK(ToHex(cnn->commitment().output_hash) ==
+        "bd069187d3af5763a78aeea4b57df6b0e22352b531d3753e36f4aca8cdf71f25");
+  CHECK(ToHex(cnn->commitment().trace_root) ==
+        "79e2fb02cc18c6e99bdfa8870ff3166823905033fe94c2390ccd65af83737a1d");
+}

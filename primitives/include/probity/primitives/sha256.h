@@ -10,7 +10,7 @@
 // digest of one kind can never be mistaken for a digest of another.
 #pragma once
 
-#include <memory>
+#include <cstddef>
 #include <string_view>
 
 #include "probity/primitives/bytes.h"
@@ -20,13 +20,12 @@ namespace probity {
 Hash256 Sha256(ByteView data);
 inline Hash256 Sha256(std::string_view s) { return Sha256(AsBytes(s)); }
 
-// Streaming SHA-256. Not thread-safe; one hasher per thread.
+// Streaming SHA-256. Not thread-safe; one hasher per thread. The state lives inline (no
+// allocation), so copying a hasher — e.g. a tagged-hash midstate — is a plain copy of about
+// a hundred bytes: state trees hash millions of short messages under a few tags.
 class Sha256Hasher {
  public:
   Sha256Hasher();
-  ~Sha256Hasher();
-  Sha256Hasher(const Sha256Hasher&);
-  Sha256Hasher& operator=(const Sha256Hasher&);
 
   Sha256Hasher& Update(ByteView data);
   Sha256Hasher& Update(std::string_view s) { return Update(AsBytes(s)); }
@@ -34,8 +33,9 @@ class Sha256Hasher {
   Hash256 Final();
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // OpenSSL's SHA256_CTX or the portable state, whichever this build uses (sha256.cc checks
+  // that it fits).
+  alignas(8) unsigned char state_[128];
 };
 
 // A hasher already fed SHA-256(tag) || SHA-256(tag). Copy it to hash many messages under one
