@@ -192,6 +192,14 @@ SubmitOutcome Node::SubmitTx(ByteView tx, bool wait, std::chrono::milliseconds t
       return out;
     }
   }
+  // Backpressure: while the producer has plenty to do, checking more arrivals would only take
+  // CPU from it (and lengthen everyone's wait). Bounded, so a stuck producer cannot hang us.
+  if (const uint64_t hwm = options_.config.mempool.backpressure_txs;
+      hwm > 0 && mempool_->size() >= hwm) {
+    std::unique_lock<std::mutex> l(tip_mu_);
+    tip_cv_.wait_for(l, std::chrono::seconds(1),
+                     [&] { return mempool_->size() < hwm || stop_.load(); });
+  }
   uint64_t generation = mempool_->generation();
   CheckTxResponse c = app_->CheckTx(tx, CheckTxKind::kNew);
   out.tx_id = c.tx.size > 0 ? c.tx.id : TxId(tx);
@@ -310,6 +318,7 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
     auto dropped = mempool_->Update(
         ids, [&](ByteView tx) { return app_->CheckTx(tx, CheckTxKind::kRecheck); });
     NotifyDropped(dropped);
+    tip_cv_.notify_all();  // the pool shrank: wake submitters held back by backpressure
   }
   return ::probity::Status::OK();
 }

@@ -10,6 +10,7 @@
 //   max_txs = 50000
 //   max_bytes = 67108864
 //   max_per_sender = 256
+//   backpressure_txs = 20000        # SubmitTx waits while this many are pending
 //   [storage]
 //   block_cache_mb = 256
 // Every key is optional; unknown tables and keys are errors.
