@@ -3,6 +3,7 @@
 #include "probity/ledger/node.h"
 
 #include <doctest/doctest.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <thread>
@@ -230,4 +231,51 @@ TEST_CASE("an in-process follower replicates every block and refuses transaction
   CHECK(VerifiedBalance(*f.client, 2) == kFunds + 4);
   f.Stop();
   p.Stop();
+}
+
+TEST_CASE("server reflection lists the node service (grpcurl works)") {
+  testing::TempDir dir;
+  Running r = Running::Start(dir.path());
+  auto channel = grpc::CreateChannel(r.server->address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto step = [&](void* tag) {
+    void* got = nullptr;
+    bool ok = false;
+    REQUIRE(cq.Next(&got, &ok));
+    CHECK(got == tag);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  REQUIRE(step(reinterpret_cast<void*>(1)));
+  // ServerReflectionRequest{list_services: ""}: field 7, length 0.
+  const char request[] = {0x3a, 0x00};
+  grpc::Slice slice(request, sizeof(request));
+  grpc::ByteBuffer out(&slice, 1);
+  call->Write(out, reinterpret_cast<void*>(2));
+  REQUIRE(step(reinterpret_cast<void*>(2)));
+  call->WritesDone(reinterpret_cast<void*>(3));
+  REQUIRE(step(reinterpret_cast<void*>(3)));
+  grpc::ByteBuffer in;
+  call->Read(&in, reinterpret_cast<void*>(4));
+  REQUIRE(step(reinterpret_cast<void*>(4)));
+  std::vector<grpc::Slice> slices;
+  REQUIRE(in.Dump(&slices).ok());
+  std::string reply;
+  for (const auto& s : slices) reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  CHECK(reply.find("probity.node.v1.Node") != std::string::npos);
+  ctx.TryCancel();
+  grpc::Status st;
+  call->Finish(&st, reinterpret_cast<void*>(5));
+  step(reinterpret_cast<void*>(5));
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
+  r.Stop();
 }
