@@ -52,8 +52,11 @@ Result<std::unique_ptr<Node>> Node::Open(const std::string& data_dir, NodeOption
   PROBITY_ASSIGN_OR_RETURN(n->storage_,
                            Storage::Open(data_dir, {.block_cache_mb = o.config.block_cache_mb}));
   n->pool_ = std::make_unique<ThreadPool>(o.config.verify_threads);
-  PROBITY_ASSIGN_OR_RETURN(auto tree,
-                           StateTree::Open(n->storage_->db(), n->storage_->state_tree()));
+  StateTreeOptions tree_options;
+  tree_options.node_cache_bytes = size_t{o.config.state_cache_mb} << 20;
+  tree_options.keep_recent_versions = o.config.keep_recent_heights;
+  PROBITY_ASSIGN_OR_RETURN(
+      auto tree, StateTree::Open(n->storage_->db(), n->storage_->state_tree(), tree_options));
   PROBITY_ASSIGN_OR_RETURN(n->app_, ChainApp::Open(n->storage_.get(), std::move(tree),
                                                    std::move(modules), n->pool_.get()));
   n->blocks_ = std::make_unique<BlockStore>(n->storage_.get());
@@ -369,8 +372,6 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
   Hash256 block_hash = BlockHash(AsBytes(SerializeCanonical(header)));
   return CommitBlock(header, block_hash, *block, std::move(resp), ids);
 }
-
-::probity::Status Node::ProduceBlockForTest() { return ProduceBlock(); }
 
 void Node::ProducerLoop() {
   const auto interval = std::chrono::milliseconds(options_.config.block_interval_ms);

@@ -44,7 +44,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
        {"listen", "block_interval_ms", "empty_block_interval_ms", "verify_threads",
         "submit_wait_timeout_ms"}},
       {"mempool", {"max_txs", "max_bytes", "max_per_sender", "backpressure_txs"}},
-      {"storage", {"block_cache_mb"}},
+      {"storage", {"block_cache_mb", "state_cache_mb", "keep_recent_heights"}},
   };
   for (const auto& [table, keys] : doc) {
     auto k = known.find(table);
@@ -84,6 +84,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
       ReadUint(mp, "mempool", "backpressure_txs", 0, 10000000, &c.mempool.backpressure_txs));
   const auto& st = doc["storage"];
   PROBITY_RETURN_IF_ERROR(ReadUint(st, "storage", "block_cache_mb", 8, 65536, &c.block_cache_mb));
+  PROBITY_RETURN_IF_ERROR(ReadUint(st, "storage", "state_cache_mb", 0, 65536, &c.state_cache_mb));
+  PROBITY_RETURN_IF_ERROR(
+      ReadUint(st, "storage", "keep_recent_heights", 0, int64_t{1} << 40, &c.keep_recent_heights));
   return c;
 }
 
@@ -120,7 +123,11 @@ std::string DefaultNodeConfigToml() {
     << "backpressure_txs = " << c.mempool.backpressure_txs << "\n\n"
     << "[storage]\n"
     << "# RocksDB block cache.\n"
-    << "block_cache_mb = " << c.block_cache_mb << "\n";
+    << "block_cache_mb = " << c.block_cache_mb << "\n"
+    << "# Decoded state-tree nodes kept in memory.\n"
+    << "state_cache_mb = " << c.state_cache_mb << "\n"
+    << "# Keep the state of only this many recent heights (older queries fail); 0 = all.\n"
+    << "keep_recent_heights = " << c.keep_recent_heights << "\n";
   return o.str();
 }
 

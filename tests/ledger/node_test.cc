@@ -47,10 +47,12 @@ struct Running {
   std::unique_ptr<NodeServer> server;
   std::unique_ptr<NodeClient> client;
 
-  static Running Start(const std::string& dir, const std::string& follow = "") {
+  static Running Start(const std::string& dir, const std::string& follow = "",
+                       uint64_t keep_recent_heights = 0) {
     NodeOptions o;
     o.genesis = ChainGenesis();
     o.config.block_interval_ms = 10;
+    o.config.keep_recent_heights = keep_recent_heights;
     o.follow = follow;
     if (follow.empty()) o.producer_key = std::make_shared<const SecretKey>(TestKey(0));
     Running r;
@@ -277,5 +279,25 @@ TEST_CASE("server reflection lists the node service (grpcurl works)") {
   bool ok;
   while (cq.Next(&tag, &ok)) {
   }
+  r.Stop();
+}
+
+TEST_CASE("with keep_recent_heights, old states are pruned and only they refuse queries") {
+  testing::TempDir dir;
+  Running r = Running::Start(dir.path(), "", 3);
+  for (uint64_t n = 1; n <= 6; ++n) {
+    REQUIRE(r.client->Submit(Send(1, 2, 1, n), true, std::chrono::seconds(10))->committed());
+  }
+  uint64_t h = r.node->height();
+  REQUIRE(h >= 6);
+  Bytes key = Bank::BalanceKey(TestKey(2).PublicKey());
+  auto old = r.client->QueryStore(key, 1);
+  CHECK_FALSE(old.ok());
+  CHECK(old.status().code() == Code::kNotFound);
+  auto recent = r.client->QueryStore(key, h - 1);
+  REQUIRE(recent.ok());
+  CHECK(Bank::DecodeAmount(recent->second).value() == kFunds + 5);
+  // Blocks and transactions stay.
+  CHECK(r.client->GetBlock(1).ok());
   r.Stop();
 }
