@@ -3,7 +3,8 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
-#include <map>
+#include <algorithm>
+#include <unordered_map>
 
 #include "probity/primitives/encoding.h"
 #include "rocks_status.h"
@@ -53,7 +54,7 @@ uint32_t GetU32BE(const uint8_t* b) {
 }
 
 // term prefix -> packed positions, for one block.
-using IndexEntries = std::map<std::string, std::string>;
+using IndexEntries = std::unordered_map<std::string, std::string>;
 
 void IndexEvents(IndexEntries* entries, uint32_t slot,
                  const google::protobuf::RepeatedPtrField<types::v1::Event>& events) {
@@ -103,10 +104,15 @@ void BlockStore::AddBlock(rocksdb::WriteBatch* batch, uint64_t height, ByteView 
   }
   IndexEvents(&entries, static_cast<uint32_t>(results.tx_results_size()) + 1,
               results.end_block_events());
-  for (auto& [term, packed] : entries) {
-    std::string key = term;
+  std::vector<const IndexEntries::value_type*> sorted;
+  sorted.reserve(entries.size());
+  for (const auto& e : entries) sorted.push_back(&e);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (auto* e : sorted) {
+    std::string key = e->first;
     AppendU64BE(&key, height);
-    batch->Put(cf, key, packed);
+    batch->Put(cf, key, e->second);
   }
 }
 

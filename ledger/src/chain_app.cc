@@ -84,15 +84,18 @@ Bytes NonceKey(const XOnlyPubKey& account) {
 class ChainApp::ExecContext final : public Context {
  public:
   ExecContext(const ChainApp* app, const BlockInfo& block, KvStore* layer, Status* fatal)
-      : app_(app), block_(block), layer_(layer), fatal_(fatal) {}
+      : app_(app), block_(block), layer_(layer), fatal_(fatal) {
+    // Stable addresses for the stores handed out: never more than one per module.
+    stores_.reserve(app_->modules_.modules.size());
+  }
   const BlockInfo& block() const override { return block_; }
   KvStore& Store(const Module& m) override {
     for (auto& [mod, store] : stores_) {
-      if (mod == &m) return *store;
+      if (mod == &m) return store;
     }
-    stores_.emplace_back(&m, std::make_unique<PrefixedStore>(layer_, std::string(m.Name()) + "/",
-                                                             &app_->ScannableOf(m), fatal_));
-    return *stores_.back().second;
+    stores_.emplace_back(
+        &m, PrefixedStore(layer_, std::string(m.Name()) + "/", &app_->ScannableOf(m), fatal_));
+    return stores_.back().second;
   }
   void Emit(types::v1::Event event) override { events_.push_back(std::move(event)); }
   std::vector<types::v1::Event>& events() { return events_; }
@@ -102,7 +105,7 @@ class ChainApp::ExecContext final : public Context {
   const BlockInfo& block_;
   KvStore* layer_;
   Status* fatal_;
-  std::vector<std::pair<const Module*, std::unique_ptr<PrefixedStore>>> stores_;
+  std::vector<std::pair<const Module*, PrefixedStore>> stores_;
   std::vector<types::v1::Event> events_;
 };
 

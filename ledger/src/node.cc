@@ -52,8 +52,11 @@ Result<std::unique_ptr<Node>> Node::Open(const std::string& data_dir, NodeOption
   PROBITY_ASSIGN_OR_RETURN(n->storage_,
                            Storage::Open(data_dir, {.block_cache_mb = o.config.block_cache_mb}));
   n->pool_ = std::make_unique<ThreadPool>(o.config.verify_threads);
-  PROBITY_ASSIGN_OR_RETURN(auto tree,
-                           StateTree::Open(n->storage_->db(), n->storage_->state_tree()));
+  StateTreeOptions tree_options;
+  tree_options.node_cache_bytes = size_t{o.config.state_cache_mb} << 20;
+  tree_options.keep_recent_versions = o.config.keep_recent_heights;
+  PROBITY_ASSIGN_OR_RETURN(
+      auto tree, StateTree::Open(n->storage_->db(), n->storage_->state_tree(), tree_options));
   PROBITY_ASSIGN_OR_RETURN(n->app_, ChainApp::Open(n->storage_.get(), std::move(tree),
                                                    std::move(modules), n->pool_.get()));
   n->blocks_ = std::make_unique<BlockStore>(n->storage_.get());
@@ -192,6 +195,14 @@ SubmitOutcome Node::SubmitTx(ByteView tx, bool wait, std::chrono::milliseconds t
       return out;
     }
   }
+  // Backpressure: while the producer has plenty to do, checking more arrivals would only take
+  // CPU from it (and lengthen everyone's wait). Bounded, so a stuck producer cannot hang us.
+  if (const uint64_t hwm = options_.config.mempool.backpressure_txs;
+      hwm > 0 && mempool_->size() >= hwm) {
+    std::unique_lock<std::mutex> l(tip_mu_);
+    tip_cv_.wait_for(l, std::chrono::seconds(1),
+                     [&] { return mempool_->size() < hwm || stop_.load(); });
+  }
   uint64_t generation = mempool_->generation();
   CheckTxResponse c = app_->CheckTx(tx, CheckTxKind::kNew);
   out.tx_id = c.tx.size > 0 ? c.tx.id : TxId(tx);
@@ -310,6 +321,7 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
     auto dropped = mempool_->Update(
         ids, [&](ByteView tx) { return app_->CheckTx(tx, CheckTxKind::kRecheck); });
     NotifyDropped(dropped);
+    tip_cv_.notify_all();  // the pool shrank: wake submitters held back by backpressure
   }
   return ::probity::Status::OK();
 }
@@ -360,8 +372,6 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
   Hash256 block_hash = BlockHash(AsBytes(SerializeCanonical(header)));
   return CommitBlock(header, block_hash, *block, std::move(resp), ids);
 }
-
-::probity::Status Node::ProduceBlockForTest() { return ProduceBlock(); }
 
 void Node::ProducerLoop() {
   const auto interval = std::chrono::milliseconds(options_.config.block_interval_ms);

@@ -43,8 +43,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
       {"node",
        {"listen", "block_interval_ms", "empty_block_interval_ms", "verify_threads",
         "submit_wait_timeout_ms"}},
-      {"mempool", {"max_txs", "max_bytes", "max_per_sender"}},
-      {"storage", {"block_cache_mb"}},
+      {"mempool", {"max_txs", "max_bytes", "max_per_sender", "backpressure_txs"}},
+      {"storage", {"block_cache_mb", "state_cache_mb", "keep_recent_heights"}},
   };
   for (const auto& [table, keys] : doc) {
     auto k = known.find(table);
@@ -80,8 +80,13 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
       ReadUint(mp, "mempool", "max_bytes", 4096, int64_t{1} << 36, &c.mempool.max_bytes));
   PROBITY_RETURN_IF_ERROR(
       ReadUint(mp, "mempool", "max_per_sender", 1, 1000000, &c.mempool.max_per_sender));
+  PROBITY_RETURN_IF_ERROR(
+      ReadUint(mp, "mempool", "backpressure_txs", 0, 10000000, &c.mempool.backpressure_txs));
   const auto& st = doc["storage"];
   PROBITY_RETURN_IF_ERROR(ReadUint(st, "storage", "block_cache_mb", 8, 65536, &c.block_cache_mb));
+  PROBITY_RETURN_IF_ERROR(ReadUint(st, "storage", "state_cache_mb", 0, 65536, &c.state_cache_mb));
+  PROBITY_RETURN_IF_ERROR(
+      ReadUint(st, "storage", "keep_recent_heights", 0, int64_t{1} << 40, &c.keep_recent_heights));
   return c;
 }
 
@@ -113,10 +118,16 @@ std::string DefaultNodeConfigToml() {
     << "[mempool]\n"
     << "max_txs = " << c.mempool.max_txs << "\n"
     << "max_bytes = " << c.mempool.max_bytes << "\n"
-    << "max_per_sender = " << c.mempool.max_per_sender << "\n\n"
+    << "max_per_sender = " << c.mempool.max_per_sender << "\n"
+    << "# New transactions wait (up to 1 s) while this many are pending; 0 = never.\n"
+    << "backpressure_txs = " << c.mempool.backpressure_txs << "\n\n"
     << "[storage]\n"
     << "# RocksDB block cache.\n"
-    << "block_cache_mb = " << c.block_cache_mb << "\n";
+    << "block_cache_mb = " << c.block_cache_mb << "\n"
+    << "# Decoded state-tree nodes kept in memory.\n"
+    << "state_cache_mb = " << c.state_cache_mb << "\n"
+    << "# Keep the state of only this many recent heights (older queries fail); 0 = all.\n"
+    << "keep_recent_heights = " << c.keep_recent_heights << "\n";
   return o.str();
 }
 

@@ -3,6 +3,7 @@
 #include "probity/ledger/node.h"
 
 #include <doctest/doctest.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
 #include <thread>
@@ -46,10 +47,12 @@ struct Running {
   std::unique_ptr<NodeServer> server;
   std::unique_ptr<NodeClient> client;
 
-  static Running Start(const std::string& dir, const std::string& follow = "") {
+  static Running Start(const std::string& dir, const std::string& follow = "",
+                       uint64_t keep_recent_heights = 0) {
     NodeOptions o;
     o.genesis = ChainGenesis();
     o.config.block_interval_ms = 10;
+    o.config.keep_recent_heights = keep_recent_heights;
     o.follow = follow;
     if (follow.empty()) o.producer_key = std::make_shared<const SecretKey>(TestKey(0));
     Running r;
@@ -230,4 +233,71 @@ TEST_CASE("an in-process follower replicates every block and refuses transaction
   CHECK(VerifiedBalance(*f.client, 2) == kFunds + 4);
   f.Stop();
   p.Stop();
+}
+
+TEST_CASE("server reflection lists the node service (grpcurl works)") {
+  testing::TempDir dir;
+  Running r = Running::Start(dir.path());
+  auto channel = grpc::CreateChannel(r.server->address(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto step = [&](void* tag) {
+    void* got = nullptr;
+    bool ok = false;
+    REQUIRE(cq.Next(&got, &ok));
+    CHECK(got == tag);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  REQUIRE(step(reinterpret_cast<void*>(1)));
+  // ServerReflectionRequest{list_services: ""}: field 7, length 0.
+  const char request[] = {0x3a, 0x00};
+  grpc::Slice slice(request, sizeof(request));
+  grpc::ByteBuffer out(&slice, 1);
+  call->Write(out, reinterpret_cast<void*>(2));
+  REQUIRE(step(reinterpret_cast<void*>(2)));
+  call->WritesDone(reinterpret_cast<void*>(3));
+  REQUIRE(step(reinterpret_cast<void*>(3)));
+  grpc::ByteBuffer in;
+  call->Read(&in, reinterpret_cast<void*>(4));
+  REQUIRE(step(reinterpret_cast<void*>(4)));
+  std::vector<grpc::Slice> slices;
+  REQUIRE(in.Dump(&slices).ok());
+  std::string reply;
+  for (const auto& s : slices) reply.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  CHECK(reply.find("probity.node.v1.Node") != std::string::npos);
+  ctx.TryCancel();
+  grpc::Status st;
+  call->Finish(&st, reinterpret_cast<void*>(5));
+  step(reinterpret_cast<void*>(5));
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
+  r.Stop();
+}
+
+TEST_CASE("with keep_recent_heights, old states are pruned and only they refuse queries") {
+  testing::TempDir dir;
+  Running r = Running::Start(dir.path(), "", 3);
+  for (uint64_t n = 1; n <= 6; ++n) {
+    REQUIRE(r.client->Submit(Send(1, 2, 1, n), true, std::chrono::seconds(10))->committed());
+  }
+  uint64_t h = r.node->height();
+  REQUIRE(h >= 6);
+  Bytes key = Bank::BalanceKey(TestKey(2).PublicKey());
+  auto old = r.client->QueryStore(key, 1);
+  CHECK_FALSE(old.ok());
+  CHECK(old.status().code() == Code::kNotFound);
+  auto recent = r.client->QueryStore(key, h - 1);
+  REQUIRE(recent.ok());
+  CHECK(Bank::DecodeAmount(recent->second).value() == kFunds + 5);
+  // Blocks and transactions stay.
+  CHECK(r.client->GetBlock(1).ok());
+  r.Stop();
 }

@@ -41,6 +41,9 @@ struct MempoolLimits {
   uint64_t max_per_sender = 256;
   // Accounts re-checked per block beyond those the block touched.
   uint64_t recheck_per_block = 4096;
+  // SubmitTx waits (up to a second) while the pool holds this many transactions, so that
+  // checking new arrivals does not starve block production of CPU; 0 = never wait.
+  uint64_t backpressure_txs = 20000;
 };
 
 // A transaction leaving the pool without being committed, and why.

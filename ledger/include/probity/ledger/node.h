@@ -109,10 +109,6 @@ class Node {
   const NodeConfig& config() const { return options_.config; }
   bool is_follower() const { return !options_.follow.empty(); }
 
-  // Produces one block now from the mempool (producer mode, driver not started). For tests and
-  // benchmarks that drive the node themselves.
-  ::probity::Status ProduceBlockForTest();
-
  private:
   Node() = default;
   ::probity::Status Recover();

@@ -10,8 +10,11 @@
 //   max_txs = 50000
 //   max_bytes = 67108864
 //   max_per_sender = 256
+//   backpressure_txs = 20000        # SubmitTx waits while this many are pending
 //   [storage]
-//   block_cache_mb = 256
+//   block_cache_mb = 256             # RocksDB block cache
+//   state_cache_mb = 256             # decoded state-tree nodes kept in memory
+//   keep_recent_heights = 0          # 0: keep every height's state (queries at any height)
 // Every key is optional; unknown tables and keys are errors.
 #pragma once
 
@@ -34,6 +37,10 @@ struct NodeConfig {
   uint32_t submit_wait_timeout_ms = 10000;
   MempoolLimits mempool;
   uint32_t block_cache_mb = 256;
+  uint32_t state_cache_mb = 256;
+  // State versions older than this many heights are pruned (queries there fail); 0 keeps all.
+  // Blocks, results and indexes are always kept.
+  uint64_t keep_recent_heights = 0;
 };
 
 // kInvalidArgument naming the line or key for anything out of place or out of range.
