@@ -1,0 +1,52 @@
+// config.toml: how a node runs (not what the chain is; that is genesis.json).
+//
+//   [node]
+//   listen = "127.0.0.1:7420"        # gRPC; 127.0.0.1 unless you mean to expose it
+//   block_interval_ms = 100          # how often the producer cuts a block
+//   empty_block_interval_ms = 0      # 0: never cut an empty block (after block 1)
+//   verify_threads = 0               # 0: one per core
+//   submit_wait_timeout_ms = 10000   # longest SubmitTx(wait_for_commit) wait
+//   [mempool]
+//   max_txs = 50000
+//   max_bytes = 67108864
+//   max_per_sender = 256
+//   backpressure_txs = 20000        # SubmitTx waits while this many are pending
+//   [storage]
+//   block_cache_mb = 256             # RocksDB block cache
+//   state_cache_mb = 256             # decoded state-tree nodes kept in memory
+//   keep_recent_heights = 0          # 0: keep every height's state (queries at any height)
+// Every key is optional; unknown tables and keys are errors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "probity/ledger/mempool.h"
+#include "probity/primitives/status.h"
+
+namespace probity::ledger {
+
+inline constexpr std::string_view kDefaultListen = "127.0.0.1:7420";
+
+struct NodeConfig {
+  std::string listen = std::string(kDefaultListen);
+  uint32_t block_interval_ms = 100;
+  uint32_t empty_block_interval_ms = 0;
+  uint32_t verify_threads = 0;
+  uint32_t submit_wait_timeout_ms = 10000;
+  MempoolLimits mempool;
+  uint32_t block_cache_mb = 256;
+  uint32_t state_cache_mb = 256;
+  // State versions older than this many heights are pruned (queries there fail); 0 keeps all.
+  // Blocks, results and indexes are always kept.
+  uint64_t keep_recent_heights = 0;
+};
+
+// kInvalidArgument naming the line or key for anything out of place or out of range.
+Result<NodeConfig> ParseNodeConfig(std::string_view toml);
+Result<NodeConfig> LoadNodeConfigFile(const std::string& path);
+// The file `probity init` writes: every key with its default and a comment.
+std::string DefaultNodeConfigToml();
+
+}  // namespace probity::ledger

@@ -1,0 +1,367 @@
+#include "probity/ledger/node_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+#include "probity/ledger/canonical_proto.h"
+#include "probity/node/v1/node.grpc.pb.h"
+#include "probity/primitives/bech32m.h"
+#include "probity/primitives/hex.h"
+#include "probity/primitives/merkle.h"
+#include "probity/primitives/sha256.h"
+
+namespace probity::ledger {
+namespace {
+
+grpc::Status ToGrpc(const ::probity::Status& s) {
+  grpc::StatusCode c = grpc::StatusCode::INTERNAL;
+  switch (s.code()) {
+    case Code::kOk:
+      return grpc::Status::OK;
+    case Code::kInvalidArgument:
+      c = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case Code::kNotFound:
+      c = grpc::StatusCode::NOT_FOUND;
+      break;
+    case Code::kAlreadyExists:
+      c = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case Code::kPermissionDenied:
+      c = grpc::StatusCode::PERMISSION_DENIED;
+      break;
+    case Code::kUnauthenticated:
+      c = grpc::StatusCode::UNAUTHENTICATED;
+      break;
+    case Code::kFailedPrecondition:
+      c = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case Code::kResourceExhausted:
+      c = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case Code::kOutOfRange:
+      c = grpc::StatusCode::OUT_OF_RANGE;
+      break;
+    case Code::kUnavailable:
+      c = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case Code::kDeadlineExceeded:
+      c = grpc::StatusCode::DEADLINE_EXCEEDED;
+      break;
+    case Code::kUnsupported:
+      c = grpc::StatusCode::UNIMPLEMENTED;
+      break;
+    default:
+      c = grpc::StatusCode::INTERNAL;
+      break;
+  }
+  return grpc::Status(c, s.message());
+}
+
+std::string Field(const Hash256& h) {
+  return std::string(reinterpret_cast<const char*>(h.data()), 32);
+}
+
+constexpr auto kPoll = std::chrono::milliseconds(200);
+
+}  // namespace
+
+class NodeServer::Service final : public node::v1::Node::Service {
+ public:
+  explicit Service(Node* node) : node_(node) {}
+  std::atomic<bool> shutting_down{false};
+
+  grpc::Status SubmitTx(grpc::ServerContext*, const node::v1::SubmitTxRequest* req,
+                        node::v1::SubmitTxResponse* resp) override {
+    uint32_t limit = node_->config().submit_wait_timeout_ms;
+    uint32_t wait_ms =
+        req->wait_timeout_ms() == 0 ? limit : std::min(req->wait_timeout_ms(), limit);
+    SubmitOutcome o = node_->SubmitTx(AsBytes(req->tx()), req->wait_for_commit(),
+                                      std::chrono::milliseconds(wait_ms));
+    resp->set_code(o.verdict.code);
+    resp->set_codespace(o.verdict.codespace);
+    resp->set_log(o.verdict.log);
+    resp->set_tx_id(Field(o.tx_id));
+    resp->set_committed(o.committed);
+    if (o.committed) {
+      resp->set_height(o.location.height);
+      resp->set_index(o.location.index);
+      *resp->mutable_result() = o.result;
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetTx(grpc::ServerContext*, const node::v1::GetTxRequest* req,
+                     node::v1::GetTxResponse* resp) override {
+    if (req->tx_id().size() != 32) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "tx_id must be 32 bytes");
+    }
+    Hash256 id;
+    std::memcpy(id.data(), req->tx_id().data(), 32);
+    auto loc = node_->blocks().FindTx(id);
+    if (!loc.ok()) return ToGrpc(loc.status());
+    if (!*loc) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          "transaction " + ToHex(id) + " is not in a committed block");
+    }
+    const TxLocation where = **loc;
+    auto block = LoadBlock(where.height);
+    if (!block.ok()) return ToGrpc(block.status());
+    auto results = node_->blocks().GetResults(where.height);
+    if (!results.ok()) return ToGrpc(results.status());
+    if (!*results || where.index >= block->txs.size() ||
+        static_cast<int>(where.index) >= (*results)->tx_results_size()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "the tx index points outside its block");
+    }
+    std::vector<Hash256> tx_leaves, result_leaves;
+    for (const auto& t : block->txs) tx_leaves.push_back(MerkleLeafHash(Sha256(ByteView(t))));
+    for (const auto& r : (*results)->tx_results())
+      result_leaves.push_back(MerkleLeafHash(ResultLeaf(r)));
+    auto tx_proof = MerkleInclusionProof(tx_leaves, where.index);
+    auto result_proof = MerkleInclusionProof(result_leaves, where.index);
+    if (!tx_proof.ok() || !result_proof.ok()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL, "cannot build inclusion proofs");
+    }
+    resp->set_height(where.height);
+    resp->set_index(where.index);
+    const Bytes& tx = block->txs[where.index];
+    resp->set_tx(tx.data(), tx.size());
+    *resp->mutable_result() = (*results)->tx_results(static_cast<int>(where.index));
+    for (const auto& h : *tx_proof) resp->add_tx_proof(Field(h));
+    for (const auto& h : *result_proof) resp->add_result_proof(Field(h));
+    resp->mutable_header()->set_header(block->header_bytes.data(), block->header_bytes.size());
+    resp->mutable_header()->set_signature(block->signature.data(), 64);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status GetBlock(grpc::ServerContext*, const node::v1::GetBlockRequest* req,
+                        node::v1::GetBlockResponse* resp) override {
+    uint64_t h = req->height() == 0 ? node_->height() : req->height();
+    if (h == 0) return grpc::Status(grpc::StatusCode::NOT_FOUND, "the chain has no block yet");
+    return ToGrpc(FillBlock(h, req->include_results(), resp));
+  }
+
+  grpc::Status Query(grpc::ServerContext*, const node::v1::QueryRequest* req,
+                     node::v1::QueryResponse* resp) override {
+    QueryRequest q;
+    q.path = req->path();
+    q.data = ToBytes(AsBytes(req->data()));
+    q.height = req->height();
+    q.prove = req->prove();
+    auto r = node_->app().Query(q);
+    if (!r.ok()) return ToGrpc(r.status());
+    resp->set_height(r->height);
+    resp->set_key(r->key.data(), r->key.size());
+    resp->set_exists(r->value.has_value());
+    if (r->value) resp->set_value(r->value->data(), r->value->size());
+    resp->set_proof(r->proof.data(), r->proof.size());
+    if (r->height > 0) {
+      auto block = LoadBlock(r->height);
+      if (!block.ok()) return ToGrpc(block.status());
+      resp->mutable_header()->set_header(block->header_bytes.data(), block->header_bytes.size());
+      resp->mutable_header()->set_signature(block->signature.data(), 64);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status StreamBlocks(grpc::ServerContext* ctx, const node::v1::StreamBlocksRequest* req,
+                            grpc::ServerWriter<node::v1::GetBlockResponse>* writer) override {
+    uint64_t h = std::max<uint64_t>(1, req->from_height());
+    while (!Done(ctx)) {
+      if (h > node_->height()) {
+        node_->WaitForHeight(h, kPoll);
+        continue;
+      }
+      node::v1::GetBlockResponse resp;
+      ::probity::Status st = FillBlock(h, req->include_results(), &resp);
+      if (!st.ok()) return ToGrpc(st);
+      if (!writer->Write(resp)) break;
+      ++h;
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status StreamEvents(grpc::ServerContext* ctx, const node::v1::StreamEventsRequest* req,
+                            grpc::ServerWriter<node::v1::EventRecord>* writer) override {
+    std::set<std::string> types(req->types().begin(), req->types().end());
+    const std::string& account = req->account();
+    if (!account.empty() && !DecodeAddress(account).ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "account must be a prb1... address");
+    }
+    // Everything at or after `cursor` is still to be sent.
+    EventPosition cursor;
+    if (req->has_resume_after()) {
+      const auto& r = req->resume_after();
+      cursor = {r.height(), r.slot(), r.event_index() + 1};
+      if (r.event_index() == UINT32_MAX) cursor = {r.height(), r.slot() + 1, 0};
+    } else {
+      cursor = {req->from_height() == 0 ? node_->height() + 1 : req->from_height(), 0, 0};
+    }
+    if (cursor.height == 0) cursor = {1, 0, 0};
+    while (!Done(ctx)) {
+      uint64_t last = node_->height();
+      if (cursor.height > last) {
+        node_->WaitForHeight(cursor.height, kPoll);
+        continue;
+      }
+      // With a filter, let the event index skip heights that hold nothing for it.
+      if (!types.empty() || !account.empty()) {
+        auto next = NextIndexed(types, account, cursor);
+        if (!next.ok()) return ToGrpc(next.status());
+        if (!*next || (*next)->height > last) {
+          cursor = {last + 1, 0, 0};
+          continue;
+        }
+        if ((*next)->height > cursor.height) cursor = {(*next)->height, 0, 0};
+      }
+      auto sent = SendHeight(cursor, types, account, writer);
+      if (!sent.ok()) return ToGrpc(sent.status());
+      if (!*sent) break;  // the client went away
+      cursor = {cursor.height + 1, 0, 0};
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Status(grpc::ServerContext*, const node::v1::StatusRequest*,
+                      node::v1::StatusResponse* resp) override {
+    NodeStatus s = node_->Describe();
+    resp->set_chain_id(node_->genesis().chain_id);
+    resp->set_height(s.height);
+    resp->set_app_hash(Field(s.app_hash));
+    resp->set_block_hash(Field(s.block_hash));
+    resp->set_time_unix_ms(s.time_unix_ms);
+    resp->set_proposer(Field(node_->genesis().proposer));
+    resp->set_mode(s.mode);
+    resp->set_following(s.following);
+    resp->set_mempool_txs(s.mempool_txs);
+    resp->set_halted(s.halted);
+    resp->set_genesis_app_hash(Field(s.genesis_app_hash));
+    return grpc::Status::OK;
+  }
+
+ private:
+  bool Done(grpc::ServerContext* ctx) const {
+    return ctx->IsCancelled() || node_->stopping() || shutting_down.load();
+  }
+
+  Result<DecodedBlock> LoadBlock(uint64_t h) const {
+    PROBITY_ASSIGN_OR_RETURN(auto bytes, node_->blocks().GetBlock(h));
+    if (!bytes) return ::probity::Status::NotFound("no block at height " + std::to_string(h));
+    const Genesis& g = node_->genesis();
+    // Stored blocks were checked when they were made or received; this re-check is cheap
+    // next to the I/O and keeps a damaged database from serving a bad block.
+    return DecodeAndVerifyBlock(*bytes, g.proposer, g.chain_id);
+  }
+
+  ::probity::Status FillBlock(uint64_t h, bool include_results, node::v1::GetBlockResponse* resp) {
+    PROBITY_ASSIGN_OR_RETURN(auto bytes, node_->blocks().GetBlock(h));
+    if (!bytes) return ::probity::Status::NotFound("no block at height " + std::to_string(h));
+    if (!resp->mutable_block()->ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+      return ::probity::Status::Corruption("stored block " + std::to_string(h) + " does not parse");
+    }
+    Hash256 hash = BlockHash(AsBytes(resp->block().header()));
+    resp->set_block_hash(Field(hash));
+    if (include_results) {
+      PROBITY_ASSIGN_OR_RETURN(auto results, node_->blocks().GetResults(h));
+      if (results) *resp->mutable_results() = std::move(*results);
+    }
+    return ::probity::Status::OK();
+  }
+
+  // The first indexed position >= cursor matching the filter (by account if given, else by
+  // any of the types).
+  Result<std::optional<EventPosition>> NextIndexed(const std::set<std::string>& types,
+                                                   const std::string& account,
+                                                   EventPosition cursor) const {
+    std::optional<EventPosition> best;
+    auto first = [&](const EventPosition& p) {
+      if (!best || p < *best) best = p;
+      return false;
+    };
+    if (!account.empty()) {
+      PROBITY_RETURN_IF_ERROR(node_->blocks().ScanEventsByValue(account, cursor, first));
+    } else {
+      for (const auto& t : types) {
+        PROBITY_RETURN_IF_ERROR(node_->blocks().ScanEventsByType(t, cursor, first));
+      }
+    }
+    return best;
+  }
+
+  static bool Matches(const types::v1::Event& e, const std::set<std::string>& types,
+                      const std::string& account) {
+    if (!types.empty() && !types.count(e.type())) return false;
+    if (account.empty()) return true;
+    for (const auto& a : e.attributes()) {
+      if (a.index() && a.value() == account) return true;
+    }
+    return false;
+  }
+
+  // Sends the events of cursor.height at or after cursor. false when the client is gone.
+  Result<bool> SendHeight(EventPosition cursor, const std::set<std::string>& types,
+                          const std::string& account,
+                          grpc::ServerWriter<node::v1::EventRecord>* writer) {
+    PROBITY_ASSIGN_OR_RETURN(DecodedBlock block, LoadBlock(cursor.height));
+    PROBITY_ASSIGN_OR_RETURN(auto results, node_->blocks().GetResults(cursor.height));
+    if (!results) return ::probity::Status::Corruption("results of a stored block are missing");
+    const uint32_t n = static_cast<uint32_t>(results->tx_results_size());
+    for (uint32_t slot = cursor.slot; slot <= n + 1; ++slot) {
+      const google::protobuf::RepeatedPtrField<types::v1::Event>& events =
+          slot == 0   ? results->begin_block_events()
+          : slot <= n ? results->tx_results(static_cast<int>(slot - 1)).events()
+                      : results->end_block_events();
+      uint32_t start = slot == cursor.slot ? cursor.event_index : 0;
+      for (uint32_t i = start; i < static_cast<uint32_t>(events.size()); ++i) {
+        const auto& e = events[static_cast<int>(i)];
+        if (!Matches(e, types, account)) continue;
+        node::v1::EventRecord rec;
+        rec.mutable_cursor()->set_height(cursor.height);
+        rec.mutable_cursor()->set_slot(slot);
+        rec.mutable_cursor()->set_event_index(i);
+        if (slot >= 1 && slot <= n) rec.set_tx_id(Field(Sha256(ByteView(block.txs[slot - 1]))));
+        *rec.mutable_event() = e;
+        rec.set_time_unix_ms(block.header.time_unix_ms());
+        if (!writer->Write(rec)) return false;
+      }
+    }
+    return true;
+  }
+
+  Node* node_;
+};
+
+Result<std::unique_ptr<NodeServer>> NodeServer::Start(Node* node, const std::string& listen) {
+  std::unique_ptr<NodeServer> s(new NodeServer());
+  s->service_ = std::make_unique<Service>(node);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(s->service_.get());
+  builder.SetMaxReceiveMessageSize(8 << 20);
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || port == 0) {
+    return ::probity::Status::Unavailable("cannot listen on " + listen +
+                                          " (address in use or not local?)");
+  }
+  size_t colon = listen.rfind(':');
+  s->address_ = listen.substr(0, colon) + ":" + std::to_string(port);
+  return s;
+}
+
+NodeServer::~NodeServer() { Shutdown(); }
+
+void NodeServer::Shutdown() {
+  if (!server_) return;
+  service_->shutting_down = true;
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace probity::ledger
