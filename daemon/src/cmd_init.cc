@@ -1,5 +1,6 @@
 // `probity init`: creates a node's home directory (config, genesis, node key).
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -7,11 +8,13 @@
 
 #include "command.h"
 #include "probity/contracts/bank.h"
+#include "probity/contracts/marketplace.h"
 #include "probity/ledger/genesis.h"
 #include "probity/ledger/node_config.h"
 #include "probity/ledger/node_home.h"
 #include "probity/primitives/bech32m.h"
 #include "probity/primitives/keystore.h"
+#include "probity/workloads/job_spec.h"
 
 namespace probity::cli {
 namespace {
@@ -107,6 +110,13 @@ int RunInit(const Args& args) {
     auto bank = BankSection(home, args.GetOr("fund", ""));
     if (!bank.ok()) return Fail(args, bank.status());
     genesis.modules[std::string(contracts::Bank::kName)] = *bank;
+    // The marketplace modules' parameters, written out so that an operator sees and can edit
+    // them (a missing section means the same defaults).
+    for (auto& [name, json] : contracts::MarketplaceDefaultGenesis()) genesis.modules[name] = json;
+    // A dispute posts a segment's opening on-chain (MsgPostOpening, up to 4 MiB): a
+    // transaction must be able to carry it, or no dispute could ever be settled.
+    genesis.params.max_tx_bytes =
+        std::max<uint64_t>(genesis.params.max_tx_bytes, workloads::kMaxOpeningBytes + (64u << 10));
     // Round-trip through the parser: what we write is what a node will accept.
     auto checked = ledger::ParseGenesis(ledger::GenesisToJson(genesis));
     if (!checked.ok()) return Fail(args, checked.status());

@@ -70,8 +70,10 @@ Result<Genesis> ParseGenesis(std::string_view json) {
   g.params.max_tx_bytes = p.params().max_tx_bytes();
   g.params.max_block_txs = p.params().max_block_txs();
   g.params.max_block_bytes = p.params().max_block_bytes();
-  if (g.params.max_tx_bytes < 128 || g.params.max_tx_bytes > (1u << 20)) {
-    return Status::InvalidArgument("params.max_tx_bytes must be within 128..1048576");
+  // Up to 8 MiB (the node's gRPC message limit): a dispute posts a segment's opening, up to
+  // 4 MiB (DESIGN.md section 2), in one transaction.
+  if (g.params.max_tx_bytes < 128 || g.params.max_tx_bytes > (8u << 20)) {
+    return Status::InvalidArgument("params.max_tx_bytes must be within 128..8388608");
   }
   if (g.params.max_block_txs == 0 || g.params.max_block_txs > 1000000) {
     return Status::InvalidArgument("params.max_block_txs must be within 1..1000000");
