@@ -38,20 +38,3 @@ TEST_CASE("train-classifier: the reference MLP reaches 0.8833 on the test set (c
   auto one = CreateBackend("cpu", {.threads = 1}).value();
   CHECK(CheckSegment(*o, (*run)->commitment(), *one).ok());
 }
-
-TEST_CASE("train-classifier: the reference CNN reaches 0.916 on the test set (cuda, else cpu)") {
-  // About 28 minutes on 2 shared cores of the cpu backend; minutes on a GPU.
-  auto backend = CreateBackend("cuda");
-  if (!backend.ok()) backend = CreateBackend("cpu");
-  REQUIRE(backend.ok());
-  auto run =
-      RunJob(ReferenceCnnSpec(), JobInputs{}, **backend, RunOptions{.checkpoint_every = 4096});
-  REQUIRE_MESSAGE(run.ok(), run.status().ToString());
-  auto test = DataCatalog::Default().Find(FashionMnistTestId());
-  REQUIRE(test.ok());
-  auto acc = TestAccuracy((*run)->model(), **test, **backend);
-  REQUIRE(acc.ok());
-  MESSAGE((*backend)->Describe(), ": test accuracy ", *acc, ", model ",
-          ToHex((*run)->commitment().output_hash), ", ", (*run)->timings().total_seconds, " s");
-  CHECK(*acc >= 0.916);
-}
