@@ -26,7 +26,6 @@ constexpr std::string_view kChainIdKey = "ledger/chain_id";
 constexpr std::string_view kParamsKey = "ledger/params";
 constexpr std::string_view kNoncePrefix = "ledger/n/";
 constexpr size_t kCheckedCacheGeneration = 1 << 17;
-constexpr size_t kCommittedCacheBytes = size_t{128} << 20;
 
 rocksdb::Slice AsSlice(ByteView b) {
   return rocksdb::Slice(reinterpret_cast<const char*>(b.data()), b.size());
@@ -135,7 +134,6 @@ struct ChainApp::Pending {
   uint64_t version = 0;
   Hash256 app_hash{};
   std::unique_ptr<rocksdb::WriteBatch> batch;
-  std::vector<StateWrite> writes;
   std::vector<Hash256> tx_ids;
 };
 
@@ -180,8 +178,8 @@ Result<std::unique_ptr<ChainApp>> ChainApp::Open(Storage* storage, std::unique_p
     for (const auto& p : rel) app->flat_prefixes_.push_back(name + "/" + p);
   }
   app->modules_ = std::move(modules);
-  app->committed_ = std::make_unique<CommittedState>(app->tree_.get(), storage->db(),
-                                                     storage->state_flat(), kCommittedCacheBytes);
+  app->committed_ =
+      std::make_unique<CommittedState>(app->tree_.get(), storage->db(), storage->state_flat());
   PROBITY_RETURN_IF_ERROR(app->LoadCommitted());
   return app;
 }
@@ -598,7 +596,6 @@ Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
   pending->version = version;
   pending->app_hash = root;
   pending->batch = std::move(batch);
-  pending->writes = std::move(writes);
   pending->tx_ids = std::move(tx_ids);
   pending_ = std::move(pending);
   return root;
@@ -619,7 +616,7 @@ Status ChainApp::Commit(const CommitRequest& req) {
     return st;
   }
   tree_->MarkCommitted(pending_->version);
-  committed_->Apply(pending_->writes, pending_->version);
+  committed_->SetVersion(pending_->version);
   {
     std::lock_guard<std::mutex> l(mu_);
     committed_height_ = pending_->height;
