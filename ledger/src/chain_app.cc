@@ -26,7 +26,6 @@ constexpr std::string_view kChainIdKey = "ledger/chain_id";
 constexpr std::string_view kParamsKey = "ledger/params";
 constexpr std::string_view kNoncePrefix = "ledger/n/";
 constexpr size_t kCheckedCacheGeneration = 1 << 17;
-constexpr size_t kCommittedCacheBytes = size_t{128} << 20;
 
 rocksdb::Slice AsSlice(ByteView b) {
   return rocksdb::Slice(reinterpret_cast<const char*>(b.data()), b.size());
@@ -135,7 +134,6 @@ struct ChainApp::Pending {
   uint64_t version = 0;
   Hash256 app_hash{};
   std::unique_ptr<rocksdb::WriteBatch> batch;
-  std::vector<StateWrite> writes;
   std::vector<Hash256> tx_ids;
 };
 
@@ -180,8 +178,8 @@ Result<std::unique_ptr<ChainApp>> ChainApp::Open(Storage* storage, std::unique_p
     for (const auto& p : rel) app->flat_prefixes_.push_back(name + "/" + p);
   }
   app->modules_ = std::move(modules);
-  app->committed_ = std::make_unique<CommittedState>(app->tree_.get(), storage->db(),
-                                                     storage->state_flat(), kCommittedCacheBytes);
+  app->committed_ =
+      std::make_unique<CommittedState>(app->tree_.get(), storage->db(), storage->state_flat());
   PROBITY_RETURN_IF_ERROR(app->LoadCommitted());
   return app;
 }
@@ -294,12 +292,10 @@ Result<Hash256> ChainApp::InitChain(const Genesis& genesis) {
   for (const auto& m : modules_.modules) {
     auto it = genesis.modules.find(std::string(m->Name()));
     std::string section = it == genesis.modules.end() ? "{}" : it->second;
-    Layer layer(&block_layer);
-    ExecContext ctx(this, block, &layer, &fatal);
+    ExecContext ctx(this, block, &block_layer, &fatal);
     Status st = m->InitGenesis(ctx, section);
     if (!fatal.ok()) return fatal;
     if (!st.ok()) return st.WithContext("genesis of module " + std::string(m->Name()));
-    layer.MergeInto(&block_layer);
   }
   return FinishVersion(0, &block_layer, {});
 }
@@ -461,9 +457,8 @@ types::v1::TxResult ChainApp::DeliverTx(const BlockInfo& block, const Prepared& 
   Module* module = p.checked->module;
   types::v1::TxResult r;
 
-  Layer ante(block_layer);
   Bytes nonce_key = NonceKey(tx.signer);
-  auto stored = ante.Get(nonce_key);
+  auto stored = block_layer->Get(nonce_key);
   if (!stored.ok()) {
     *fatal = stored.status();
     return r;
@@ -483,19 +478,22 @@ types::v1::TxResult ChainApp::DeliverTx(const BlockInfo& block, const Prepared& 
                                                                   " is out of order (expected " +
                                                                   std::to_string(*last + 1) + ")"));
   }
-  ante.Set(nonce_key, U64LE(tx.nonce));
-  ExecContext ante_ctx(this, block, &ante, fatal);
+  // The ante writes (nonce, fee) and then the message's, each undone on failure.
+  const size_t ante_mark = block_layer->Mark();
+  block_layer->Set(nonce_key, U64LE(tx.nonce));
+  ExecContext ante_ctx(this, block, block_layer, fatal);
   Status st = modules_.fee_payer->ChargeFee(ante_ctx, tx.signer, tx.fee);
   if (!fatal->ok()) return r;
   if (!st.ok()) {
+    block_layer->Rollback(ante_mark);
+    block_layer->ForgetJournal();
     return VerdictResult(TxVerdict::Ledger(TxCode::kInsufficientFee, st.message()));
   }
-  ante.MergeInto(block_layer);
   r.set_fee(tx.fee);
   for (auto& e : ante_ctx.events()) *r.add_events() = std::move(e);
 
-  Layer msg_layer(block_layer);
-  ExecContext ctx(this, block, &msg_layer, fatal);
+  const size_t msg_mark = block_layer->Mark();
+  ExecContext ctx(this, block, block_layer, fatal);
   types::v1::Msg msg;
   msg.set_type_url(tx.msg_type_url);
   msg.set_value(tx.msg_value.data(), tx.msg_value.size());
@@ -503,12 +501,14 @@ types::v1::TxResult ChainApp::DeliverTx(const BlockInfo& block, const Prepared& 
   st = module->HandleMsg(ctx, info, msg);
   if (!fatal->ok()) return r;
   if (!st.ok()) {
+    block_layer->Rollback(msg_mark);
+    block_layer->ForgetJournal();
     r.set_code(static_cast<uint32_t>(st.code()));
     r.set_codespace(std::string(module->Name()));
     r.set_log(st.message());
     return r;
   }
-  msg_layer.MergeInto(block_layer);
+  block_layer->ForgetJournal();
   for (auto& e : ctx.events()) *r.add_events() = std::move(e);
   return r;
 }
@@ -537,15 +537,13 @@ Result<FinalizeBlockResponse> ChainApp::FinalizeBlock(const FinalizeBlockRequest
   FinalizeBlockResponse resp;
   auto run_hook = [&](bool begin) -> Status {
     for (const auto& m : modules_.modules) {
-      Layer layer(&block_layer);
-      ExecContext ctx(this, req.block, &layer, &fatal);
+      ExecContext ctx(this, req.block, &block_layer, &fatal);
       Status st = begin ? m->BeginBlock(ctx) : m->EndBlock(ctx);
       if (!fatal.ok()) return fatal;
       if (!st.ok()) {
         return st.WithContext(std::string(begin ? "begin" : "end") + "-block of module " +
                               std::string(m->Name()));
       }
-      layer.MergeInto(&block_layer);
       auto& out = begin ? resp.begin_block_events : resp.end_block_events;
       for (auto& e : ctx.events()) out.push_back(std::move(e));
     }
@@ -598,7 +596,6 @@ Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
   pending->version = version;
   pending->app_hash = root;
   pending->batch = std::move(batch);
-  pending->writes = std::move(writes);
   pending->tx_ids = std::move(tx_ids);
   pending_ = std::move(pending);
   return root;
@@ -619,7 +616,7 @@ Status ChainApp::Commit(const CommitRequest& req) {
     return st;
   }
   tree_->MarkCommitted(pending_->version);
-  committed_->Apply(pending_->writes, pending_->version);
+  committed_->SetVersion(pending_->version);
   {
     std::lock_guard<std::mutex> l(mu_);
     committed_height_ = pending_->height;

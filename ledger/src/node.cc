@@ -468,7 +468,12 @@ void Node::ProducerLoop() {
 }
 
 void Node::FollowerLoop() {
-  auto channel = grpc::CreateChannel(options_.follow, grpc::InsecureChannelCredentials());
+  // A block may carry max_block_bytes of transactions (up to 256 MiB): lift gRPC's 4 MiB
+  // default on what we receive.
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(options_.follow, grpc::InsecureChannelCredentials(),
+                                           channel_args);
   auto stub = node::v1::Node::NewStub(channel);
   bool connected_once = false, warned = false;
   while (!stop_) {

@@ -42,7 +42,7 @@ Status FromGrpc(const grpc::Status& s, const std::string& address) {
 NodeClient::NodeClient(const std::string& address, TrustAnchor anchor)
     : address_(address), anchor_(std::move(anchor)) {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(256 << 20);
+  args.SetMaxReceiveMessageSize(-1);  // blocks can be as large as max_block_bytes
   stub_ = node::v1::Node::NewStub(
       grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
 }

@@ -126,22 +126,43 @@ Status Layer::Scan(ByteView begin, ByteView end,
   return Status::OK();
 }
 
-void Layer::Set(ByteView key, ByteView value) {
+void Layer::Write(ByteView key, std::optional<Bytes> value) {
   auto it = writes_.find(key);
   if (it != writes_.end()) {
-    it->second.emplace(value.begin(), value.end());
-  } else {
-    writes_.emplace(Bytes(key.begin(), key.end()), Bytes(value.begin(), value.end()));
+    if (journaling_) journal_.push_back({it, std::move(it->second)});
+    it->second = std::move(value);
+    return;
+  }
+  it = writes_.emplace(Bytes(key.begin(), key.end()), std::move(value)).first;
+  if (journaling_) journal_.push_back({it, std::nullopt});
+}
+
+void Layer::Set(ByteView key, ByteView value) {
+  Write(key, std::optional<Bytes>(Bytes(value.begin(), value.end())));
+}
+
+void Layer::Delete(ByteView key) { Write(key, std::nullopt); }
+
+size_t Layer::Mark() {
+  journaling_ = true;
+  return journal_.size();
+}
+
+void Layer::Rollback(size_t mark) {
+  while (journal_.size() > mark) {
+    Undo& u = journal_.back();
+    if (u.previous) {
+      u.it->second = std::move(*u.previous);
+    } else {
+      writes_.erase(u.it);
+    }
+    journal_.pop_back();
   }
 }
 
-void Layer::Delete(ByteView key) {
-  auto it = writes_.find(key);
-  if (it != writes_.end()) {
-    it->second.reset();
-  } else {
-    writes_.emplace(Bytes(key.begin(), key.end()), std::nullopt);
-  }
+void Layer::ForgetJournal() {
+  journal_.clear();
+  journaling_ = false;
 }
 
 void Layer::MergeInto(Layer* parent) {

@@ -1,11 +1,12 @@
 // Layers of state writes used while executing a block (internal to the ledger).
 //
-//   committed state (FlatReader over the "flat" column family, or the tree at a version)
-//     └─ block layer: every write of the block so far
-//          └─ tx layer: the ante handler's writes (nonce, fee)
-//               └─ message layer: the module's writes; dropped if the handler fails
-// Reads fall through to the first layer that knows the key; scans merge the layers in key
-// order. A layer's WriteSet is ordered, so the block's writes reach the state tree sorted.
+//   committed state (the tree at the committed version; scans from the "flat" family)
+//     └─ block layer: every write of the block so far, with an undo journal
+// A transaction's ante writes (nonce, fee) and its message's writes go straight into the block
+// layer after a Mark(); a failed message is undone with Rollback(mark), as Ethereum's
+// journaled state does. One map, one lookup per read, no copying of writes between layers.
+// Reads fall through to the committed state; scans merge the two in key order. The WriteSet
+// is ordered, so the block's writes reach the state tree sorted.
 #pragma once
 
 #include <cstring>
@@ -83,14 +84,33 @@ class Layer final : public KvStore {
   void Set(ByteView key, ByteView value) override;
   void Delete(ByteView key) override;
 
+  // Starts (or continues) journaling; every write from now on can be undone down to the
+  // returned mark.
+  size_t Mark();
+  // Undoes the writes made since `mark`, newest first.
+  void Rollback(size_t mark);
+  // Keeps every write so far and stops journaling.
+  void ForgetJournal();
+
   // Moves this layer's writes into `parent` (which must be this layer's parent view).
   void MergeInto(Layer* parent);
   const WriteSet& writes() const { return writes_; }
   WriteSet& mutable_writes() { return writes_; }
 
  private:
+  // How to undo one write: the entry it touched, and the value it had (nullopt: the entry did
+  // not exist and must be erased). Map iterators stay valid until their own erase, which
+  // rollback (newest first) reaches only after every later change to the entry.
+  struct Undo {
+    WriteSet::iterator it;
+    std::optional<std::optional<Bytes>> previous;
+  };
+  void Write(ByteView key, std::optional<Bytes> value);
+
   const KvReader* parent_;
   WriteSet writes_;
+  std::vector<Undo> journal_;
+  bool journaling_ = false;
 };
 
 // kOk when [begin, end) (relative to a module's slice) lies inside one of `allowed`

@@ -138,3 +138,54 @@ TEST_CASE("scans are allowed only inside declared prefixes") {
   CHECK(st.message().find("market") != std::string::npos);
   CHECK(CheckScanRange({""}, "m", AsBytes(std::string("anything")), {}).ok());
 }
+
+TEST_CASE("journal: rollback to a mark restores exactly the writes before it") {
+  testing::TempDir dir;
+  auto storage = Storage::Open(dir.path(), {}).value();
+  FlatReader flat(storage->db(), storage->state_flat());
+  Layer layer(&flat);
+  std::mt19937 rng(99);
+  std::map<std::string, std::optional<std::string>> model;  // what the layer holds
+  auto snapshot = [&] {
+    std::map<std::string, std::optional<std::string>> got;
+    for (const auto& [k, v] : layer.writes()) {
+      got[S(k)] = v ? std::optional<std::string>(S(*v)) : std::nullopt;
+    }
+    return got;
+  };
+  for (int round = 0; round < 200; ++round) {
+    size_t mark = layer.Mark();
+    auto before = snapshot();
+    int ops = 1 + static_cast<int>(rng() % 6);
+    for (int i = 0; i < ops; ++i) {
+      std::string k = "k" + std::to_string(rng() % 20);
+      if (rng() % 4 == 0) {
+        layer.Delete(AsBytes(k));
+        model[k] = std::nullopt;
+      } else {
+        std::string v = "v" + std::to_string(round) + "." + std::to_string(i);
+        layer.Set(AsBytes(k), AsBytes(v));
+        model[k] = v;
+      }
+    }
+    if (rng() % 3 == 0) {
+      layer.Rollback(mark);
+      CHECK(snapshot() == before);
+      model = before;
+    } else {
+      CHECK(snapshot() == model);
+    }
+    layer.ForgetJournal();
+  }
+  // Nested marks: the inner rollback keeps the outer writes.
+  size_t outer = layer.Mark();
+  layer.Set(B("outer"), B("1"));
+  size_t inner = layer.Mark();
+  layer.Set(B("outer"), B("2"));
+  layer.Set(B("inner"), B("x"));
+  layer.Rollback(inner);
+  CHECK(layer.Get(B("outer")).value() == std::optional<Bytes>(B("1")));
+  CHECK_FALSE(layer.Get(B("inner")).value().has_value());
+  layer.Rollback(outer);
+  CHECK_FALSE(layer.Get(B("outer")).value().has_value());
+}

@@ -9,8 +9,10 @@
 #include <thread>
 
 #include "node_harness.h"
+#include "probity/bank/v1/bank.pb.h"
 #include "probity/contracts/bank.h"
 #include "probity/contracts/standard_modules.h"
+#include "probity/ledger/canonical_proto.h"
 #include "probity/ledger/node_server.h"
 #include "probity/primitives/bech32m.h"
 #include "probity/primitives/encoding.h"
@@ -48,10 +50,11 @@ struct Running {
   std::unique_ptr<NodeClient> client;
 
   static Running Start(const std::string& dir, const std::string& follow = "",
-                       uint64_t keep_recent_heights = 0) {
+                       uint64_t keep_recent_heights = 0, uint32_t block_interval_ms = 10) {
     NodeOptions o;
     o.genesis = ChainGenesis();
-    o.config.block_interval_ms = 10;
+    o.config.block_interval_ms = block_interval_ms;
+    o.config.mempool.max_per_sender = 10000;
     o.config.keep_recent_heights = keep_recent_heights;
     o.follow = follow;
     if (follow.empty()) o.producer_key = std::make_shared<const SecretKey>(TestKey(0));
@@ -300,4 +303,49 @@ TEST_CASE("with keep_recent_heights, old states are pruned and only they refuse 
   // Blocks and transactions stay.
   CHECK(r.client->GetBlock(1).ok());
   r.Stop();
+}
+
+TEST_CASE("a follower takes a block larger than gRPC's default 4 MiB message") {
+  testing::TempDir pdir, fdir;
+  Running p = Running::Start(pdir.path(), "", 0, 3000);
+  REQUIRE(p.node->WaitForHeight(1, std::chrono::seconds(5)));
+  // 10,000 transfers with 256-byte memos: one block of about 4.5 MB.
+  const int n = 10000;
+  std::vector<Bytes> txs(n);
+  std::vector<std::thread> signers;
+  for (int t = 0; t < 2; ++t) {
+    signers.emplace_back([&, t] {
+      for (int i = t; i < n; i += 2) {
+        int from = 1 + i % kAccounts;
+        bank::v1::MsgSend m;
+        m.set_to(TestKey(1 + (i + 1) % kAccounts).PublicKey().data(), 32);
+        m.set_amount(1);
+        TxFields f;
+        f.chain_id = "test-chain";
+        f.nonce = static_cast<uint64_t>(i / kAccounts + 1);
+        f.fee = 1;
+        f.msg_type_url = std::string(Bank::kMsgSend);
+        std::string v = SerializeCanonical(m);
+        f.msg_value.assign(v.begin(), v.end());
+        f.memo = std::string(256, 'm');
+        txs[static_cast<size_t>(i)] =
+            BuildSignedTx(TestKey(static_cast<uint64_t>(from)), f).value();
+      }
+    });
+  }
+  for (auto& t : signers) t.join();
+  for (const auto& tx : txs) REQUIRE(p.node->SubmitTx(tx, false, {}).verdict.ok());
+  REQUIRE(p.node->WaitForHeight(2, std::chrono::seconds(20)));
+  auto big = p.node->blocks().GetBlock(2);
+  REQUIRE(big.ok());
+  REQUIRE(big->has_value());
+  CHECK((*big)->size() > (4u << 20));
+  Running f = Running::Start(fdir.path(), p.server->address());
+  REQUIRE(f.node->WaitForHeight(p.node->height(), std::chrono::seconds(30)));
+  CHECK(f.node->Describe().app_hash == p.node->Describe().app_hash);
+  CHECK(f.node->Describe().halted.empty());
+  auto via_client = f.client->GetBlock(2);  // the verifying client takes it too
+  REQUIRE_MESSAGE(via_client.ok(), via_client.status().ToString());
+  f.Stop();
+  p.Stop();
 }

@@ -10,8 +10,8 @@
 // probity.node.v1.LedgerParams), "ledger/n/" + signer(32) -> u64 LE last used nonce.
 // State version of height h is h + 1 (version 1 is the genesis state, height 0).
 //
-// Reads of committed state go to the state tree through an in-memory cache; the "flat"
-// column family mirrors only the keys under modules' ScanPrefixes(), for ordered scans.
+// Reads of committed state go to the state tree (its latest version lives in memory); the
+// "flat" column family mirrors only the keys under modules' ScanPrefixes(), for ordered scans.
 //
 // Checked transactions: CheckTx remembers, by id, the transactions that passed all stateless
 // checks and their signature (a bounded cache of the decoded form), so a producer executing
