@@ -47,6 +47,31 @@ KeyBuilder& KeyBuilder::U8(uint8_t v) {
   return *this;
 }
 
+Bytes TimerKey(std::string_view prefix, uint64_t height, uint8_t kind, const Hash256& id) {
+  return KeyBuilder(prefix).U64(height).U8(kind).Bytes32(id).Take();
+}
+
+Result<std::vector<DueTimer>> DueTimers(const ledger::KvReader& store, std::string_view prefix,
+                                        uint64_t height) {
+  const Bytes begin = KeyBuilder(prefix).Take();
+  const Bytes end = KeyBuilder(prefix).U64(height + 1).Take();
+  const size_t n = prefix.size();
+  std::vector<DueTimer> due;
+  Status bad;
+  PROBITY_RETURN_IF_ERROR(store.Scan(begin, end, [&](ByteView k, ByteView) {
+    if (k.size() != n + 8 + 1 + 32) {
+      bad = Status::Corruption("malformed timer under '" + std::string(prefix) + "'");
+      return false;
+    }
+    DueTimer d{ToBytes(k), GetU64BE(k.data() + n), k[n + 8], {}};
+    std::memcpy(d.id.data(), k.data() + n + 9, 32);
+    due.push_back(std::move(d));
+    return true;
+  }));
+  PROBITY_RETURN_IF_ERROR(bad);
+  return due;
+}
+
 Bytes PrefixSuccessor(ByteView prefix) {
   Bytes end(prefix.begin(), prefix.end());
   while (!end.empty()) {

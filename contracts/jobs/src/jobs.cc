@@ -33,8 +33,9 @@ constexpr size_t kMaxAttestedSegments = 1024;
 constexpr size_t kMaxProofLength = 64;
 
 Bytes JobKey(const Hash256& id) { return KeyBuilder("j/").Bytes32(id).Take(); }
+constexpr std::string_view kTimerPrefix = "t/";
 Bytes TimerKey(uint64_t height, uint8_t kind, const Hash256& id) {
-  return KeyBuilder("t/").U64(height).U8(kind).Bytes32(id).Take();
+  return contracts::TimerKey(kTimerPrefix, height, kind, id);
 }
 
 Hash256 H(const std::string& s) {
@@ -835,33 +836,13 @@ Status Jobs::HandleMsg(ledger::Context& ctx, const ledger::TxInfo& tx, const typ
 Status Jobs::EndBlock(ledger::Context& ctx) {
   ledger::KvStore& s = ctx.Store(*this);
   const uint64_t height = ctx.block().height;
-  const Bytes begin = KeyBuilder("t/").Take();
-  const Bytes end = KeyBuilder("t/").U64(height + 1).Take();
-  struct Due {
-    Bytes key;
-    uint64_t height;
-    uint8_t kind;
-    Hash256 id;
-  };
-  std::vector<Due> due;
-  Status bad;
-  PROBITY_RETURN_IF_ERROR(s.Scan(begin, end, [&](ByteView k, ByteView) {
-    if (k.size() != 2 + 8 + 1 + 32) {
-      bad = Status::Corruption("malformed timer");
-      return false;
-    }
-    Due d{ToBytes(k), GetU64BE(k.data() + 2), k[10], {}};
-    std::memcpy(d.id.data(), k.data() + 11, 32);
-    due.push_back(std::move(d));
-    return true;
-  }));
-  PROBITY_RETURN_IF_ERROR(bad);
+  PROBITY_ASSIGN_OR_RETURN(std::vector<DueTimer> due, DueTimers(s, kTimerPrefix, height));
   if (due.empty()) return Status::OK();
   if (!params_) {
     PROBITY_ASSIGN_OR_RETURN(params_, LoadParams(s));
   }
   Lifecycle life(this, ctx, *params_);
-  for (const Due& d : due) {
+  for (const DueTimer& d : due) {
     s.Delete(d.key);
     PROBITY_ASSIGN_OR_RETURN(Job job, life.Load(d.id));
     if (d.kind == kTimerSeedBlock) {

@@ -64,8 +64,9 @@ Bytes BidKey(int kind, uint64_t price, uint64_t seq, const Hash256& order_id) {
 Bytes ProviderOfferKey(const XOnlyPubKey& p, const Hash256& offer_id) {
   return KeyBuilder("po/").Bytes32(p).Bytes32(offer_id).Take();
 }
+constexpr std::string_view kExpiryPrefix = "ex/";
 Bytes ExpiryKey(uint64_t height, uint8_t type, const Hash256& id) {
-  return KeyBuilder("ex/").U64(height).U8(type).Bytes32(id).Take();
+  return TimerKey(kExpiryPrefix, height, type, id);
 }
 Bytes TradeCountKey(int kind) { return KeyBuilder("tc/").U8(static_cast<uint8_t>(kind)).Take(); }
 Bytes TradeKey(int kind, uint64_t slot) {
@@ -1026,34 +1027,14 @@ Status Market::UpdateProviderRecord(
 Status Market::EndBlock(ledger::Context& ctx) {
   ledger::KvStore& s = ctx.Store(*this);
   const uint64_t height = ctx.block().height;
-  const Bytes begin = KeyBuilder("ex/").Take();
-  const Bytes end = KeyBuilder("ex/").U64(height + 1).Take();
-  struct Due {
-    Bytes key;
-    uint64_t height;
-    uint8_t type;
-    Hash256 id;
-  };
-  std::vector<Due> due;
-  Status bad;
-  PROBITY_RETURN_IF_ERROR(s.Scan(begin, end, [&](ByteView k, ByteView) {
-    if (k.size() != 3 + 8 + 1 + 32) {
-      bad = Status::Corruption("malformed expiry entry");
-      return false;
-    }
-    Due d{ToBytes(k), GetU64BE(k.data() + 3), k[11], {}};
-    std::memcpy(d.id.data(), k.data() + 12, 32);
-    due.push_back(std::move(d));
-    return true;
-  }));
-  PROBITY_RETURN_IF_ERROR(bad);
+  PROBITY_ASSIGN_OR_RETURN(std::vector<DueTimer> due, DueTimers(s, kExpiryPrefix, height));
   if (due.empty()) return Status::OK();
   PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
   const auto& p = *params;
   Book book(this, ctx, p);
-  for (const Due& d : due) {
+  for (const DueTimer& d : due) {
     s.Delete(d.key);
-    if (d.type == kExpireOrder) {
+    if (d.kind == kExpireOrder) {
       Order order;
       PROBITY_ASSIGN_OR_RETURN(bool found, GetRecord(s, OrderKey(d.id), &order));
       // Assigned, closed, or re-listed with a later expiry: nothing to do.

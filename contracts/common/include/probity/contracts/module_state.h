@@ -40,6 +40,21 @@ class KeyBuilder {
 // The smallest key greater than every key that starts with `prefix` (empty if none exists).
 Bytes PrefixSuccessor(ByteView prefix);
 
+// Timers: deadlines and expiries that a module's EndBlock acts on. A timer is a key
+//   prefix || u64be height || u8 kind || id(32)
+// (no value), so a scan from the prefix walks timers in height order and stops at the block.
+struct DueTimer {
+  Bytes key;  // the full key, for deleting the timer once handled
+  uint64_t height = 0;
+  uint8_t kind = 0;
+  Hash256 id{};
+};
+Bytes TimerKey(std::string_view prefix, uint64_t height, uint8_t kind, const Hash256& id);
+// Every timer under `prefix` due at or before `height`, in key order. kCorruption for an entry
+// that is not a timer.
+Result<std::vector<DueTimer>> DueTimers(const ledger::KvReader& store, std::string_view prefix,
+                                        uint64_t height);
+
 // Reads a record: false when absent; kCorruption when the stored bytes do not parse.
 Result<bool> GetRecord(const ledger::KvReader& store, ByteView key,
                        google::protobuf::Message* record);
