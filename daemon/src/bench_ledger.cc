@@ -176,7 +176,8 @@ void Line(const Args& args, const std::string& name, double value, const std::st
     std::printf("{\"suite\":\"ledger\",\"name\":\"%s\",\"value\":%.3f,\"unit\":\"%s\"%s}\n",
                 name.c_str(), value, unit.c_str(), extra.c_str());
   } else {
-    std::printf("  %-26s %14.1f %s\n", name.c_str(), value, unit.c_str());
+    std::printf(value < 100 ? "  %-26s %14.3f %s\n" : "  %-26s %14.0f %s\n", name.c_str(), value,
+                unit.c_str());
   }
   std::fflush(stdout);
 }
@@ -203,8 +204,11 @@ int RunLedgerBench(const Args& args) {
   if (!args.json()) std::printf("ledger benchmark (%u cores)\n", Cores());
 
   // A fresh chain in a temporary directory.
-  char tmpl[] = "/tmp/probity-bench-ledger-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) return Fail(args, Status::IOError("cannot create a temp dir"));
+  std::string tmpl =
+      std::filesystem::temp_directory_path().string() + "/probity-bench-ledger-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Fail(args, Status::IOError("cannot create a directory like " + tmpl));
+  }
   std::string dir = tmpl;
   struct Cleanup {
     std::string d;

@@ -3,8 +3,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
-#include <algorithm>
-#include <unordered_map>
+#include <map>
 
 #include "probity/primitives/encoding.h"
 #include "rocks_status.h"
@@ -53,8 +52,10 @@ uint32_t GetU32BE(const uint8_t* b) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
 }
 
-// term prefix -> packed positions, for one block.
-using IndexEntries = std::unordered_map<std::string, std::string>;
+// term prefix -> packed positions, for one block. Ordered (and so written in key order): the
+// terms are chosen by users (addresses in events), and a hash table keyed by them could be
+// flooded into one bucket.
+using IndexEntries = std::map<std::string, std::string>;
 
 void IndexEvents(IndexEntries* entries, uint32_t slot,
                  const google::protobuf::RepeatedPtrField<types::v1::Event>& events) {
@@ -104,15 +105,10 @@ void BlockStore::AddBlock(rocksdb::WriteBatch* batch, uint64_t height, ByteView 
   }
   IndexEvents(&entries, static_cast<uint32_t>(results.tx_results_size()) + 1,
               results.end_block_events());
-  std::vector<const IndexEntries::value_type*> sorted;
-  sorted.reserve(entries.size());
-  for (const auto& e : entries) sorted.push_back(&e);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (auto* e : sorted) {
-    std::string key = e->first;
+  for (const auto& [term, packed] : entries) {
+    std::string key = term;
     AppendU64BE(&key, height);
-    batch->Put(cf, key, e->second);
+    batch->Put(cf, key, packed);
   }
 }
 

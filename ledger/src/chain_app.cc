@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <regex>
 
 #include "committed_state.h"
 #include "probity/ledger/canonical_proto.h"
@@ -108,9 +107,9 @@ class ChainApp::ExecContext final : public Context {
   std::vector<types::v1::Event> events_;
 };
 
-class ChainApp::LatestQueryContext final : public QueryContext {
+class ChainApp::StateQueryContext final : public QueryContext {
  public:
-  LatestQueryContext(const ChainApp* app, uint64_t height, const KvReader* state)
+  StateQueryContext(const ChainApp* app, uint64_t height, const KvReader* state)
       : app_(app), height_(height), state_(state) {}
   uint64_t height() const override { return height_; }
   const KvReader& Store(const Module& m) const override {
@@ -377,7 +376,7 @@ CheckTxResponse ChainApp::CheckTx(ByteView bytes, CheckTxKind kind) {
 
   auto nonce = committed_->Get(NonceKey(r.tx.signer));
   Result<uint64_t> last = nonce.ok() ? DecodeNonce(*nonce) : Result<uint64_t>(nonce.status());
-  LatestQueryContext qctx(this, height, committed_.get());
+  StateQueryContext qctx(this, height, committed_.get());
   auto balance = modules_.fee_payer->FeeBalance(qctx, r.tx.signer);
   if (!last.ok() || !balance.ok()) {
     r.verdict = TxVerdict::Ledger(TxCode::kNotAccepting, "the node cannot read its state: " +
@@ -701,12 +700,12 @@ Result<QueryResponse> ChainApp::Query(const QueryRequest& req) const {
   Result<Bytes> reply = Status::Internal("unset");
   if (req.height == 0 || height == snap_height) {
     SnapshotReader state(tree_.get(), snap_height + 1, db, storage_->state_flat(), snap);
-    LatestQueryContext ctx(this, snap_height, &state);
+    StateQueryContext ctx(this, snap_height, &state);
     r.height = snap_height;
     reply = module->Query(ctx, sub, req.data);
   } else {
     TreeReader tree(tree_.get(), height + 1);
-    LatestQueryContext ctx(this, height, &tree);
+    StateQueryContext ctx(this, height, &tree);
     reply = module->Query(ctx, sub, req.data);
   }
   if (!reply.ok()) return reply.status();

@@ -472,8 +472,8 @@ void Node::FollowerLoop() {
   // default on what we receive.
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(-1);
-  auto channel = grpc::CreateCustomChannel(options_.follow, grpc::InsecureChannelCredentials(),
-                                           channel_args);
+  auto channel =
+      grpc::CreateCustomChannel(options_.follow, grpc::InsecureChannelCredentials(), channel_args);
   auto stub = node::v1::Node::NewStub(channel);
   bool connected_once = false, warned = false;
   while (!stop_) {

@@ -343,7 +343,10 @@ Result<std::unique_ptr<NodeServer>> NodeServer::Start(Node* node, const std::str
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(s->service_.get());
-  builder.SetMaxReceiveMessageSize(8 << 20);
+  // Requests are small except SubmitTx, which carries up to the chain's max_tx_bytes.
+  const uint64_t max_tx = node->app().params().max_tx_bytes;
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::max<uint64_t>(8u << 20, max_tx + (1u << 20))));
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || port == 0) {
     return ::probity::Status::Unavailable("cannot listen on " + listen +

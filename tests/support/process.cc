@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -105,8 +106,8 @@ std::string ChildProcess::Output() const {
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                          int timeout_ms) {
-  char tmpl[] = "/tmp/probity-cmd-XXXXXX";
-  int fd = ::mkstemp(tmpl);
+  std::string tmpl = std::filesystem::temp_directory_path().string() + "/probity-cmd-XXXXXX";
+  int fd = ::mkstemp(tmpl.data());
   if (fd >= 0) ::close(fd);
   CommandResult r;
   auto p = ChildProcess::Start(argv, env, tmpl);
@@ -121,7 +122,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::vector
     r.code = 124;
   }
   r.output = (*p)->Output();
-  ::unlink(tmpl);
+  ::unlink(tmpl.c_str());
   return r;
 }
 

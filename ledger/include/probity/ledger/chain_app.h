@@ -74,7 +74,7 @@ class ChainApp final : public Application {
 
  private:
   class ExecContext;
-  class LatestQueryContext;
+  class StateQueryContext;
   struct Pending;
   struct Prepared;
 

@@ -2,7 +2,7 @@
 //
 //   default  app metadata: last committed height and app hash, genesis hash (docs/ledger.md)
 //   state    the state tree's nodes (StateTree, ledger/state)
-//   flat     the latest state as plain key -> value, for fast reads and ordered scans
+//   flat     the latest value of every key under a module's ScanPrefixes(), for ordered scans
 //   chain    blocks, block results, the tx index and the event index (BlockStore)
 //
 // Every block is committed with one WriteBatch written with sync=true, so after a crash the

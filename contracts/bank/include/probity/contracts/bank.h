@@ -73,6 +73,8 @@ class Bank final : public ledger::Module, public ledger::FeePayer {
  private:
   // bech32m of an account, remembered: a transfer names two accounts in its event, and the
   // encoding costs more than the rest of the transfer. Only touched by execution (one thread).
+  // An ordered map: recipients are chosen by users, and a hash table keyed by them could be
+  // flooded into one bucket.
   const std::string& AddressOf(const XOnlyPubKey& account);
   std::map<XOnlyPubKey, std::string> addresses_;
 
