@@ -54,6 +54,10 @@ def main():
         f"- machine: {machine}",
         "",
     ]
+    if "GPU:" not in machine:
+        lines += ["No GPU figures in this run: the machine has no CUDA device. On a GPU machine,",
+                  "`BACKEND=cuda bash scripts/bench-report.sh` adds them (and `ctest -L gpu` runs",
+                  "the bitwise CPU-vs-CUDA harness).", ""]
     suite = None
     for r in rows:
         if r["suite"] != suite:
