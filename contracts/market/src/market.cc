@@ -728,19 +728,24 @@ Status Market::Dispatch(ledger::Context& ctx, const ledger::TxInfo& tx, const ty
   return Status::InvalidArgument("market does not handle " + t);
 }
 
-Status Market::PostOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
-                         const market::v1::MsgPostOffer& m) {
-  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
-  const auto& p = *params;
-  const uint64_t height = ctx.block().height;
+// The terms a provider sets when it posts or updates an offer: prices in range, capacity
+// within the limit, an expiry within the offer lifetime.
+template <typename OfferMsg>
+Status CheckOfferTerms(const OfferMsg& m, uint64_t height, const market::v1::Params& p) {
   for (const auto& kp : m.prices())
     PROBITY_RETURN_IF_ERROR(CheckPriceRange(kp.price_per_unit(), p));
   if (m.capacity() > p.max_capacity()) {
     return Status::OutOfRange("capacity " + std::to_string(m.capacity()) + " exceeds " +
                               std::to_string(p.max_capacity()));
   }
-  PROBITY_RETURN_IF_ERROR(
-      CheckExpiry(m.expires_at(), height, p.max_offer_lifetime_blocks(), "offer"));
+  return CheckExpiry(m.expires_at(), height, p.max_offer_lifetime_blocks(), "offer");
+}
+
+Status Market::PostOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
+                         const market::v1::MsgPostOffer& m) {
+  PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
+  const auto& p = *params;
+  PROBITY_RETURN_IF_ERROR(CheckOfferTerms(m, ctx.block().height, p));
   PROBITY_ASSIGN_OR_RETURN(bool eligible, staking_->EligibleProvider(ctx, tx.signer));
   if (!eligible) {
     PROBITY_ASSIGN_OR_RETURN(const auto* sp, staking_->Params(ctx));
@@ -776,15 +781,7 @@ Status Market::UpdateOffer(ledger::Context& ctx, const ledger::TxInfo& tx,
                            const market::v1::MsgUpdateOffer& m) {
   PROBITY_ASSIGN_OR_RETURN(const auto* params, Params(ctx));
   const auto& p = *params;
-  const uint64_t height = ctx.block().height;
-  for (const auto& kp : m.prices())
-    PROBITY_RETURN_IF_ERROR(CheckPriceRange(kp.price_per_unit(), p));
-  if (m.capacity() > p.max_capacity()) {
-    return Status::OutOfRange("capacity " + std::to_string(m.capacity()) + " exceeds " +
-                              std::to_string(p.max_capacity()));
-  }
-  PROBITY_RETURN_IF_ERROR(
-      CheckExpiry(m.expires_at(), height, p.max_offer_lifetime_blocks(), "offer"));
+  PROBITY_RETURN_IF_ERROR(CheckOfferTerms(m, ctx.block().height, p));
   Book book(this, ctx, p);
   const Hash256 id = FieldHash(m.offer_id());
   PROBITY_ASSIGN_OR_RETURN(auto offer, book.LoadOffer(id));
