@@ -74,6 +74,11 @@ Hash256 Id() {
   return id;
 }
 
+std::string IdField() {
+  const Hash256 id = Id();
+  return std::string(id.begin(), id.end());
+}
+
 std::vector<uint64_t> All(uint64_t n) {
   std::vector<uint64_t> v;
   for (uint64_t i = 0; i < n; ++i) v.push_back(i);
@@ -107,7 +112,7 @@ TEST_CASE("every honest segment is ok, with the record, proof and recomputed has
 
   // The attestation of a job whose sample is 5, 0, 3 (draw order), segment 3 proven on chain.
   jobs::v1::Job job;
-  job.set_id(std::string(Id().begin(), Id().end()));
+  job.set_id(IdField());
   job.set_state(jobs::v1::JOB_STATE_SAMPLED);
   for (uint64_t i : {5, 0, 3}) job.add_sample(i);
   job.add_proven_segments(3);
@@ -194,7 +199,7 @@ TEST_CASE("a provider that committed a wrong output is caught: mismatch, with th
   std::vector<workloads::TraceRecord> records(j.run->records().begin(), j.run->records().end());
   const uint64_t last = records.size() - 1;
   const Hash256 honest_output = records[last].output_hash;
-  records[last].output_hash[0] ^= 0x5a;
+  records.at(last).output_hash.at(0) ^= 0x5a;
   std::vector<Hash256> leaves;
   for (const auto& r : records) leaves.push_back(MerkleLeafHash(workloads::EncodeTraceRecord(r)));
   workloads::JobCommitment c = j.run->commitment();
@@ -219,7 +224,7 @@ TEST_CASE("a provider that committed a wrong output is caught: mismatch, with th
   CHECK(check.first(Verdict::kMismatch) == &bad);
 
   jobs::v1::Job job;
-  job.set_id(std::string(Id().begin(), Id().end()));
+  job.set_id(IdField());
   job.set_state(jobs::v1::JOB_STATE_SAMPLED);
   job.add_sample(last);
   job.add_sample(1);
@@ -264,7 +269,7 @@ TEST_CASE("a missing opening is retried with backoff, then withheld; a late one 
   CHECK(check.segments[0].fetch_attempts == 1);
 
   jobs::v1::Job job;
-  job.set_id(std::string(Id().begin(), Id().end()));
+  job.set_id(IdField());
   job.set_state(jobs::v1::JOB_STATE_SAMPLED);
   job.add_sample(4);
   auto msg = BuildAttestation(job, check).value();
@@ -296,7 +301,7 @@ TEST_CASE("an oversized opening is malformed, and a checker without the data set
   check = CheckSegments(Id(), j.run->commitment(), one, src, Quick(), blind);
   CHECK(check.segments[0].verdict == Verdict::kUnchecked);
   jobs::v1::Job job;
-  job.set_id(std::string(Id().begin(), Id().end()));
+  job.set_id(IdField());
   job.set_state(jobs::v1::JOB_STATE_SAMPLED);
   job.add_sample(1);
   CHECK(BuildAttestation(job, check).status().code() == Code::kUnavailable);
