@@ -33,22 +33,21 @@ void SleepFor(std::chrono::milliseconds d, const std::stop_token& stop) {
   cv.wait_for(lock, stop, d, [] { return false; });
 }
 
-// Asks for the opening until it comes or the policy's budget is spent. `exhausted` is shared by
-// the segments of one check: once the budget is gone, each later segment gets one attempt.
-Result<Bytes> FetchWithRetries(OpeningSource& openings, uint64_t index, const FetchPolicy& fetch,
-                               Clock::time_point budget_end, bool& exhausted, uint32_t& attempts) {
-  std::chrono::milliseconds backoff = std::max(fetch.initial_backoff, std::chrono::milliseconds(1));
+// Waits `d` before the next round of attempts. False when there is to be none: a stop was
+// requested, the budget would be overrun, or `give_up` says so (asked at least every 250 ms, so
+// that a long backoff never sleeps through the end of an attest window).
+bool WaitToRetry(std::chrono::milliseconds d, const FetchPolicy& fetch,
+                 Clock::time_point budget_end) {
+  const Clock::time_point until = Clock::now() + d;
+  if (until > budget_end) return false;
   for (;;) {
-    ++attempts;
-    Result<Bytes> bytes = openings.Fetch(index);
-    if (bytes.ok() || exhausted) return bytes;
-    if (fetch.stop.stop_requested() || Clock::now() + backoff > budget_end ||
-        (fetch.give_up && fetch.give_up())) {
-      exhausted = true;
-      return bytes;
-    }
-    SleepFor(backoff, fetch.stop);
-    backoff = std::min(backoff * 2, std::max(fetch.max_backoff, fetch.initial_backoff));
+    if (fetch.stop.stop_requested() || (fetch.give_up && fetch.give_up())) return false;
+    const Clock::time_point now = Clock::now();
+    if (now >= until) return true;
+    SleepFor(std::min<std::chrono::milliseconds>(
+                 std::chrono::milliseconds(250),
+                 std::chrono::ceil<std::chrono::milliseconds>(until - now)),
+             fetch.stop);
   }
 }
 
@@ -127,7 +126,7 @@ JobCheck CheckSegments(const Hash256& job_id, const workloads::JobCommitment& co
   out.job_id = job_id;
   out.commitment = commitment;
   const Clock::time_point budget_end = Clock::now() + fetch.max_wait;
-  bool exhausted = false;
+  std::vector<size_t> waiting;  // positions in out.segments without an opening yet
   for (uint64_t index : segments) {
     SegmentCheck& sc = out.segments.emplace_back();
     sc.index = index;
@@ -137,15 +136,39 @@ JobCheck CheckSegments(const Hash256& job_id, const workloads::JobCommitment& co
                   std::to_string(commitment.segment_count) + " segments";
       continue;
     }
-    auto bytes = FetchWithRetries(openings, index, fetch, budget_end, exhausted, sc.fetch_attempts);
-    if (!bytes.ok()) {
-      sc.verdict = Verdict::kWithheld;
-      sc.detail = "no opening after " + std::to_string(sc.fetch_attempts) +
-                  (sc.fetch_attempts == 1 ? " attempt: " : " attempts: ") +
-                  bytes.status().ToString();
-      continue;
+    waiting.push_back(out.segments.size() - 1);
+  }
+  // Rounds: every segment still without an opening is asked once per round, so the ones given
+  // are re-executed at once and only the missing ones spend the budget.
+  std::vector<std::string> why(out.segments.size());
+  std::chrono::milliseconds backoff = std::max(fetch.initial_backoff, std::chrono::milliseconds(1));
+  for (;;) {
+    std::vector<size_t> still;
+    for (size_t pos : waiting) {
+      SegmentCheck& sc = out.segments[pos];
+      if (fetch.stop.stop_requested()) {
+        still.push_back(pos);
+        continue;
+      }
+      ++sc.fetch_attempts;
+      Result<Bytes> bytes = openings.Fetch(sc.index);
+      if (bytes.ok()) {
+        Judge(sc, *bytes, commitment, reexecutor);
+      } else {
+        why[pos] = bytes.status().ToString();
+        still.push_back(pos);
+      }
     }
-    Judge(sc, *bytes, commitment, reexecutor);
+    waiting = std::move(still);
+    if (waiting.empty() || !WaitToRetry(backoff, fetch, budget_end)) break;
+    backoff = std::min(backoff * 2, std::max(fetch.max_backoff, fetch.initial_backoff));
+  }
+  for (size_t pos : waiting) {
+    SegmentCheck& sc = out.segments[pos];
+    sc.verdict = Verdict::kWithheld;
+    sc.detail = "no opening after " + std::to_string(sc.fetch_attempts) +
+                (sc.fetch_attempts == 1 ? " attempt" : " attempts") +
+                (why[pos].empty() ? std::string(" (stopped)") : ": " + why[pos]);
   }
   return out;
 }

@@ -235,7 +235,7 @@ TEST_CASE("a provider that committed a wrong output is caught: mismatch, with th
   CHECK(msg.segments(1).output_hash() == msg.segments(1).recomputed_output_hash());
 }
 
-TEST_CASE("a missing opening is retried with backoff, then withheld; a late one still counts") {
+TEST_CASE("missing openings are asked again in rounds with backoff, then withheld") {
   TrainJob& j = Job();
   TableSource src;
   for (uint64_t i = 0; i < j.n(); ++i) src.openings[i] = j.Wire(i);
@@ -246,18 +246,23 @@ TEST_CASE("a missing opening is retried with backoff, then withheld; a late one 
   CHECK(check.segments[0].verdict == Verdict::kWithheld);
   CHECK(check.segments[0].fetch_attempts > 3);
   CHECK(check.segments[0].detail.find("connection refused") != std::string::npos);
-  // The budget was spent on segment 2: segment 4 gets one attempt, which fails.
-  CHECK(check.segments[1].verdict == Verdict::kWithheld);
-  CHECK(check.segments[1].fetch_attempts == 1);
+  // Asked in rounds: segment 4 came at its fourth attempt, segment 6 at its first.
+  CHECK(check.segments[1].verdict == Verdict::kOk);
+  CHECK(check.segments[1].fetch_attempts == 4);
   CHECK(check.segments[2].verdict == Verdict::kOk);
+  CHECK(check.segments[2].fetch_attempts == 1);
+  CHECK(src.calls[6] == 1);
 
+  // A budget too short for a second round: one attempt each.
   TableSource late;
   late.openings[4] = j.Wire(4);
   late.fail_first[4] = 3;
   const uint64_t four[] = {4};
-  check = CheckSegments(Id(), j.run->commitment(), four, late, Quick(), Cpu());
-  CHECK(check.segments[0].verdict == Verdict::kOk);
-  CHECK(check.segments[0].fetch_attempts == 4);
+  FetchPolicy once = Quick();
+  once.max_wait = std::chrono::milliseconds(0);
+  check = CheckSegments(Id(), j.run->commitment(), four, late, once, Cpu());
+  CHECK(check.segments[0].verdict == Verdict::kWithheld);
+  CHECK(check.segments[0].fetch_attempts == 1);
 
   // give_up ends the retrying at once (the daemon's attest window closing).
   TableSource none;

@@ -109,14 +109,16 @@ class ProviderOpenings final : public OpeningSource {
   Hash256 job_id_;
 };
 
-// How hard to try for an opening. The whole check shares one budget: after `max_wait` from
-// its start (or once `give_up` says so), each remaining segment gets a single attempt.
+// How hard to try for the openings. Every segment is asked for once, in order (and re-executed
+// as soon as its opening comes); those not given are asked again in rounds, with exponential
+// backoff, until each came, `max_wait` from the start has passed, `give_up` says so, or a stop
+// is requested. The rest are withheld.
 struct FetchPolicy {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
   std::chrono::milliseconds max_wait{30000};
-  // Asked before each retry; true ends the retrying (the daemon: the attest window is about to
-  // close). May be empty.
+  // Asked before each round and at least every 250 ms while waiting; true ends the retrying
+  // (the daemon: the attest window is about to close). May be empty.
   std::function<bool()> give_up;
   // A stop request ends the retrying at once.
   std::stop_token stop;
