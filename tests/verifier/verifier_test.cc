@@ -345,11 +345,11 @@ struct Net {
     post.set_opening(std::string(wire.begin(), wire.end()));
     Ok(*provider, post);
   }
-  lt::CommandResult Audit(const std::vector<std::string>& extra) {
+  lt::CommandResult Audit(const std::vector<std::string>& extra, bool json = true) {
     std::vector<std::string> argv = {lt::ProbityBinary(), "audit"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    argv.insert(argv.end(),
-                {"--home", home, "--node", node->address(), "--key", "buyer", "--json"});
+    argv.insert(argv.end(), {"--home", home, "--node", node->address(), "--key", "buyer"});
+    if (json) argv.push_back("--json");
     return lt::RunCommand(argv, {lt::kPassphraseEnv}, 120000);
   }
 };
@@ -388,6 +388,9 @@ TEST_CASE("an honest job: the verifier attests every sampled segment; verified, 
   auto two = net.Audit({ToHex(id), "--segments", "2"});
   CHECK_MESSAGE(two.code == 0, two.output);
   CHECK(JsonField(two.output, "checked") == "2");
+  auto people = net.Audit({ToHex(id), "--segments", "all"}, /*json=*/false);
+  CHECK_MESSAGE(people.code == 0, people.output);
+  CHECK(people.output.find("4 checked: 4 ok") != std::string::npos);
   auto named = net.Audit({ToHex(id), "--segments", "3,1"});
   CHECK(JsonField(named.output, "index") == "3");
   // Bad input: a clear error, exit status 1.
