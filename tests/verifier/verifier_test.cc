@@ -356,7 +356,7 @@ struct Net {
 
 }  // namespace
 
-TEST_CASE("an honest job: the verifier attests every sampled segment; verified, settled, paid") {
+TEST_CASE("an honest job: the verifier attests every sampled segment, verified, settled, paid") {
   Net net;
   const std::string metrics = net.StartVerifier();
   auto stake = net.chain->Stake(lt::TestKey(kVerifier).PublicKey()).value();

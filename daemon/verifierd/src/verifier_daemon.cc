@@ -242,6 +242,19 @@ void VerifierDaemon::Impl::OnEvent(const node::v1::EventRecord& record) {
                       {{"job", Short(*job)},
                        {"amount", client::EventAttribute(event, "verifier_slashed").value_or("")}});
   }
+  const bool challenger = client::EventAttribute(event, "challenger") == me_address;
+  if (challenger && event.type() == "jobs.slashed") {
+    observe::LogInfo(kLog, "the provider was slashed on this verifier's report",
+                     {{"job", Short(*job)},
+                      {"segment", client::EventAttribute(event, "segment").value_or("")},
+                      {"reason", client::EventAttribute(event, "reason").value_or("")}});
+  } else if (challenger && event.type() == "jobs.challenger_lost") {
+    const std::string outcome = client::EventAttribute(event, "outcome").value_or("");
+    observe::Log(
+        outcome == "opened on chain" ? observe::LogLevel::kInfo : observe::LogLevel::kError, kLog,
+        "the provider answered this verifier's report on chain",
+        {{"job", Short(*job)}, {"outcome", outcome}});
+  }
   Enqueue(*job);
 }
 
@@ -441,7 +454,11 @@ void VerifierDaemon::Impl::StopAll() {
     if (t.joinable()) t.join();
   }
   workers.clear();
-  metrics_server.reset();
+  if (metrics_server) {
+    metrics_server.reset();
+    std::error_code ec;
+    std::filesystem::remove(options.state_dir + "/metrics.addr", ec);
+  }
 }
 
 VerifierDaemon::VerifierDaemon(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -502,20 +519,20 @@ Result<std::unique_ptr<VerifierDaemon>> VerifierDaemon::Start(VerifierOptions op
     PROBITY_RETURN_IF_ERROR(ledger::WriteFileAtomically(addr_file, impl->metrics_address + "\n"));
   }
 
-  Impl* raw = impl.get();
-  for (auto& b : impl->backends) {
-    workloads::Backend* backend_ptr = b.get();
-    impl->workers.emplace_back([raw, backend_ptr] { raw->WorkerLoop(backend_ptr); });
-  }
-  // Jobs a previous run took in but did not finish.
+  // Everything that can fail is done before the first thread starts.
   PROBITY_ASSIGN_OR_RETURN(std::vector<Hash256> pending, impl->state->Pending());
-  for (const auto& id : pending) impl->Enqueue(id);
-
   client::EventFilter filter;
   filter.from_height = 1;  // a first run reads this account's whole history: nothing missed
   filter.types = {"jobs.sampled", "jobs.challenger_lost", "jobs.verifier_replaced", "jobs.slashed"};
   filter.account = impl->me_address;
   PROBITY_ASSIGN_OR_RETURN(filter.resume_after, impl->state->Cursor());
+
+  Impl* raw = impl.get();
+  for (auto& b : impl->backends) {
+    workloads::Backend* backend_ptr = b.get();
+    impl->workers.emplace_back([raw, backend_ptr] { raw->WorkerLoop(backend_ptr); });
+  }
+  for (const auto& id : pending) impl->Enqueue(id);  // what a previous run did not finish
   impl->follower = std::make_unique<client::EventFollower>(
       impl->options.node->address(), filter,
       [raw](const node::v1::EventRecord& r) { raw->OnEvent(r); },
