@@ -38,6 +38,9 @@ int RunVerifier(const Args& args) {
     options.bond = *n;
   }
   options.backend = args.GetOr("backend", "cpu");
+  if (options.backend != "cpu" && options.backend != "cuda" && options.backend != "auto") {
+    return Fail(args, Status::InvalidArgument("--backend must be cpu, cuda or auto"));
+  }
   auto parallel = args.GetU64("parallel", 2);
   if (!parallel.ok()) return Fail(args, parallel.status());
   if (*parallel < 1 || *parallel > 64) {

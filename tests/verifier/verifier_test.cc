@@ -488,3 +488,37 @@ TEST_CASE("probity audit --challenge disputes a corrupted segment before anyone 
   CHECK(net.J(id).state() == jobs::v1::JOB_STATE_SLASHED);
   CHECK(net.Balance(kBuyer) > buyer0);  // bond back, escrow back, and a share of the slash
 }
+
+TEST_CASE("bad input to probity verifier and probity audit is refused with a reason") {
+  lt::TempDir dir;
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), lt::ProbityBinary());
+    args.push_back("--json");
+    return lt::RunCommand(args, {lt::kPassphraseEnv}, 30000);
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::string home = dir.path() + "/nothing";
+  const std::string job(64, 'b');
+  for (const Case& c : std::vector<Case>{
+           {{"verifier", "--home", home}, "missing --key"},
+           {{"verifier", "--home", home, "--key", "v", "--backend", "tpu"}, "--backend"},
+           {{"verifier", "--home", home, "--key", "v", "--parallel", "0"}, "--parallel"},
+           {{"verifier", "--home", home, "--key", "v", "--bogus", "1"}, "unknown flag --bogus"},
+           {{"verifier", "--home", home, "--key", "v"}, "genesis"},
+           {{"audit", "--home", home, "--key", "v"}, "usage"},
+           {{"audit", "xyz", "--home", home, "--key", "v"}, "64 hex digits"},
+           {{"audit", job, "--home", home}, "missing --key"},
+           {{"audit", job, "--home", home, "--key", "v", "--wait-seconds", "x"}, "wait-seconds"},
+           {{"audit", job, "--home", home, "--key", "v", "--backend", "tpu"}, "tpu"},
+           {{"audit", job, "--home", home, "--key", "v"}, "genesis"},
+       }) {
+    auto r = run(c.args);
+    CAPTURE(r.output);
+    CHECK(r.code == 1);
+    CHECK(JsonField(r.output, "ok") == "false");
+    CHECK(r.output.find(c.says) != std::string::npos);
+  }
+}
