@@ -106,7 +106,7 @@ struct JobRun::Impl {
   // train
   std::shared_ptr<const Dataset> data;
   uint64_t checkpoint_every = 1;
-  std::optional<uint64_t> corrupt_segment;  // RunOptions::corrupt_segment (TEST ONLY)
+  std::optional<uint64_t> corrupt_segment;    // RunOptions::corrupt_segment (TEST ONLY)
   std::map<uint64_t, TensorMap> checkpoints;  // state at the start of segment k·checkpoint_every
   TensorMap model;
   // infer
