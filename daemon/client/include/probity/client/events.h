@@ -21,6 +21,10 @@
 #include "probity/node/v1/node.pb.h"
 #include "probity/primitives/status.h"
 
+namespace grpc {
+class ClientContext;
+}
+
 namespace probity::client {
 
 struct EventFilter {
@@ -68,9 +72,9 @@ class EventFollower {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;                        // guarded by mu_
-  std::optional<node::v1::EventCursor> cursor_;  // guarded by mu_
-  std::shared_ptr<void> active_call_;            // the running call's context, guarded by mu_
+  bool stopping_ = false;                             // guarded by mu_
+  std::optional<node::v1::EventCursor> cursor_;       // guarded by mu_
+  std::shared_ptr<grpc::ClientContext> active_call_;  // the running call, guarded by mu_
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> reconnects_{0};
   std::thread thread_;
