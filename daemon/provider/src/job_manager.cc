@@ -745,7 +745,13 @@ void JobManager::OnEvent(const node::v1::EventRecord& record) {
     return;
   }
   if (type == "jobs.assigned") {
+    // The follower delivers each event once: a node that is briefly unreachable must not make
+    // this provider miss its job (the buyer's first upload would still bring it in).
     auto chain = chain_->Job(*id);
+    for (int attempt = 1; !chain.ok() && attempt < 20 && !Stopping(); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      chain = chain_->Job(*id);
+    }
     if (!chain.ok() || !*chain) {
       observe::LogError(
           kLog, "cannot read an assigned job from the chain",

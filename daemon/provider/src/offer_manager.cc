@@ -231,7 +231,7 @@ void OfferManager::Tick() {
   std::lock_guard lock(mu_);
   const auto now = std::chrono::steady_clock::now();
   if (now < next_check_) return;
-  next_check_ = now + std::chrono::seconds(1);
+  next_check_ = now + options_.check_interval;
   Status s;
   if (!params_loaded_) {
     auto mp = chain_->MarketParams();
@@ -257,6 +257,13 @@ void OfferManager::Tick() {
 
 void OfferManager::OnEvent(const node::v1::EventRecord& record) {
   const types::v1::Event& e = record.event();
+  if (e.type() == "market.match") {
+    observe::LogInfo(kLog, "order matched",
+                     {{"order", client::EventAttribute(e, "order_id").value_or("").substr(0, 16)},
+                      {"price_per_unit", client::EventAttribute(e, "price_per_unit").value_or("")},
+                      {"units", client::EventAttribute(e, "units").value_or("")}});
+    return;
+  }
   if (e.type() != "market.offer_closed") return;
   auto id = client::EventId(e, "offer_id");
   std::lock_guard lock(mu_);

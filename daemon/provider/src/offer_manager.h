@@ -38,6 +38,7 @@ struct OfferOptions {
   uint64_t bond = 0;                                       // bond up to this much; 0: never bond
   uint64_t lifetime_blocks = kDefaultOfferLifetimeBlocks;  // capped by the market's maximum
   std::chrono::milliseconds tx_timeout{30000};
+  std::chrono::milliseconds check_interval{1000};  // Tick reads the chain at most this often
 };
 
 // Whether `hw` meets an order's constraints (the market's rule).

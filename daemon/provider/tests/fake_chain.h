@@ -1,6 +1,7 @@
-// TEST ONLY: a chain behind the ChainPort interface, holding jobs and stakes in memory and
-// applying the two messages a provider sends about jobs (MsgCommit, MsgPostOpening) the way
-// the jobs module does, with switches to lose a commit or its answer.
+// TEST ONLY: a chain behind the ChainPort interface, holding jobs, orders, offers and stakes in
+// memory and applying the messages a provider sends (MsgCommit, MsgPostOpening, MsgBond,
+// MsgPostOffer, MsgUpdateOffer, MsgCancelOffer) the way the modules do, with switches to lose
+// a commit or its answer.
 #pragma once
 
 #include <map>
@@ -8,12 +9,18 @@
 #include <vector>
 
 #include "chain_port.h"
+#include "probity/primitives/hex.h"
+#include "probity/primitives/sha256.h"
 #include "proto_bytes.h"
 
 namespace probity::provider::testing {
 
 class FakeChain final : public ChainPort {
  public:
+  // The account whose key signs what Send sends (the provider).
+  explicit FakeChain(XOnlyPubKey signer = {}) : signer(signer) {}
+  const XOnlyPubKey signer;
+
   void PutJob(const jobs::v1::Job& job) {
     std::lock_guard lock(mu_);
     jobs_[*Hash256Field(job.id(), "id")] = job;
@@ -69,9 +76,33 @@ class FakeChain final : public ChainPort {
     if (it == jobs_.end()) return std::optional<jobs::v1::Job>();
     return std::optional<jobs::v1::Job>(it->second);
   }
-  Result<std::optional<market::v1::Order>> Order(const Hash256&) override {
-    return std::optional<market::v1::Order>();
+  Result<std::optional<market::v1::Order>> Order(const Hash256& id) override {
+    std::lock_guard lock(mu_);
+    auto it = orders_.find(id);
+    if (it == orders_.end()) return std::optional<market::v1::Order>();
+    return std::optional<market::v1::Order>(it->second);
   }
+  void PutOrder(const market::v1::Order& o) {
+    std::lock_guard lock(mu_);
+    orders_[*Hash256Field(o.id(), "id")] = o;
+  }
+  void PutOffer(const market::v1::Offer& o) {
+    std::lock_guard lock(mu_);
+    offers_[*Hash256Field(o.id(), "id")] = o;
+  }
+  std::vector<market::v1::Offer> AllOffers() const {
+    std::lock_guard lock(mu_);
+    std::vector<market::v1::Offer> out;
+    for (const auto& [id, o] : offers_) out.push_back(o);
+    return out;
+  }
+  // Type names of every message sent, in order.
+  std::vector<std::string> sent() const {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+  market::v1::Params market_params;
+  staking::v1::Params staking_params;
   Result<staking::v1::Stake> Stake(const XOnlyPubKey& who) override {
     std::lock_guard lock(mu_);
     if (down_) return Status::Unavailable("fake chain is down");
@@ -83,10 +114,15 @@ class FakeChain final : public ChainPort {
     if (down_) return Status::Unavailable("fake chain is down");
     return height_;
   }
-  Result<market::v1::Params> MarketParams() override { return market::v1::Params(); }
-  Result<staking::v1::Params> StakingParams() override { return staking::v1::Params(); }
-  Result<market::v1::QueryProviderResponse> ProviderOffers(const XOnlyPubKey&) override {
-    return market::v1::QueryProviderResponse();
+  Result<market::v1::Params> MarketParams() override { return market_params; }
+  Result<staking::v1::Params> StakingParams() override { return staking_params; }
+  Result<market::v1::QueryProviderResponse> ProviderOffers(const XOnlyPubKey& who) override {
+    std::lock_guard lock(mu_);
+    market::v1::QueryProviderResponse r;
+    for (const auto& [id, o] : offers_) {
+      if (FieldIs(o.provider(), who)) *r.add_offers() = o;
+    }
+    return r;
   }
 
   Result<client::TxOutcome> Send(const google::protobuf::Message& msg,
@@ -97,6 +133,7 @@ class FakeChain final : public ChainPort {
     client::TxOutcome outcome;
     outcome.height = height_;
     if (const auto* c = dynamic_cast<const jobs::v1::MsgCommit*>(&msg)) {
+      sent_.push_back(msg.GetTypeName());
       ++commit_sends_;
       if (drop_next_commit_) {
         drop_next_commit_ = false;
@@ -120,8 +157,48 @@ class FakeChain final : public ChainPort {
       }
       return outcome;
     }
+    sent_.push_back(msg.GetTypeName());
     if (const auto* o = dynamic_cast<const jobs::v1::MsgPostOpening*>(&msg)) {
       openings_.push_back(*o);
+      return outcome;
+    }
+    if (const auto* b = dynamic_cast<const staking::v1::MsgBond*>(&msg)) {
+      auto& stake = stakes_[signer];
+      stake.set_bonded(stake.bonded() + b->amount());
+      return outcome;
+    }
+    if (const auto* p = dynamic_cast<const market::v1::MsgPostOffer*>(&msg)) {
+      market::v1::Offer o;
+      const Hash256 id = Sha256(AsBytes("offer " + std::to_string(++offers_posted_)));
+      o.set_id(FieldOf(id));
+      o.set_provider(FieldOf(signer));
+      *o.mutable_hardware() = p->hardware();
+      *o.mutable_prices() = p->prices();
+      o.set_capacity(p->capacity());
+      o.set_endpoint(p->endpoint());
+      o.set_expires_at(p->expires_at());
+      offers_[id] = o;
+      auto* e = outcome.result.add_events();
+      e->set_type("market.offer_posted");
+      auto* a = e->add_attributes();
+      a->set_key("offer_id");
+      a->set_value(ToHex(id));
+      return outcome;
+    }
+    if (const auto* u = dynamic_cast<const market::v1::MsgUpdateOffer*>(&msg)) {
+      auto it = offers_.find(*Hash256Field(u->offer_id(), "id"));
+      if (it == offers_.end() || it->second.closed()) {
+        return Status::FailedPrecondition("fake chain: the offer is closed");
+      }
+      *it->second.mutable_prices() = u->prices();
+      it->second.set_capacity(u->capacity());
+      it->second.set_expires_at(u->expires_at());
+      return outcome;
+    }
+    if (const auto* c = dynamic_cast<const market::v1::MsgCancelOffer*>(&msg)) {
+      auto it = offers_.find(*Hash256Field(c->offer_id(), "id"));
+      if (it == offers_.end()) return Status::NotFound("fake chain: no such offer");
+      it->second.set_closed(true);
       return outcome;
     }
     return Status::Unsupported("fake chain: " + msg.GetTypeName());
@@ -131,6 +208,10 @@ class FakeChain final : public ChainPort {
   mutable std::mutex mu_;
   std::map<Hash256, jobs::v1::Job> jobs_;
   std::map<XOnlyPubKey, staking::v1::Stake> stakes_;
+  std::map<Hash256, market::v1::Order> orders_;
+  std::map<Hash256, market::v1::Offer> offers_;
+  std::vector<std::string> sent_;
+  int offers_posted_ = 0;
   uint64_t height_ = 10;
   int commits_applied_ = 0;
   int commit_sends_ = 0;

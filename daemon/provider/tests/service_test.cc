@@ -125,7 +125,7 @@ class Rig {
   }
 
   // An assigned job of `spec` for `buyer` on chain.
-  Hash256 Assign(const JobSpec& spec, uint64_t units_extra = 0) {
+  Hash256 Assign(const JobSpec& spec, std::optional<uint64_t> units = std::nullopt) {
     Hash256 id = Sha256(AsBytes("job " + std::to_string(next_job++)));
     jobs::v1::Job j;
     j.set_id(FieldOf(id));
@@ -133,7 +133,7 @@ class Rig {
     j.set_provider(FieldOf(self));
     j.set_kind(static_cast<market::v1::JobKind>(spec.kind));
     j.set_input_hash(FieldOf(workloads::JobInputHash(spec)));
-    j.set_units(*workloads::JobUnits(spec) + units_extra);
+    j.set_units(units ? *units : *workloads::JobUnits(spec));
     j.set_price_per_unit(3);
     j.set_state(jobs::v1::JOB_STATE_ASSIGNED);
     j.set_attempt(1);
@@ -435,6 +435,56 @@ TEST_CASE("a job runs from its spec to one commit; results and openings reach th
   CHECK(rig.metrics.payments_earned.value() == 1234);
 }
 
+TEST_CASE("an inference job takes its spec, then its model and images, and commits its labels") {
+  Rig rig;
+  auto cpu = workloads::CreateBackend("cpu", {.threads = 1}).value();
+  auto trained = workloads::RunJob(SmallSpec(), {.catalog = &Catalog()}, *cpu);
+  REQUIRE(trained.ok());
+  const workloads::TensorMap& model = (*trained)->model();
+  auto test = workloads::LoadIdxDataset(
+      std::string(PROBITY_TEST_DATA_DIR) + "/workloads/fmnist256-test-images-idx3-ubyte",
+      std::string(PROBITY_TEST_DATA_DIR) + "/workloads/fmnist256-test-labels-idx1-ubyte");
+  REQUIRE(test.ok());
+  workloads::Tensor images = *workloads::Tensor::Zeros(workloads::DType::kU8, {40, 28, 28});
+  std::copy_n(test->images.begin(), images.byte_size(), images.mutable_bytes().data());
+  JobSpec spec;
+  spec.kind = workloads::JobKind::kInferClassifier;
+  spec.infer =
+      workloads::InferSpec{.model = workloads::ModelId(model), .count = 40, .slice_size = 16};
+  spec.infer.images = *workloads::ImagesRoot(images, 16);
+  const Hash256 job = rig.Assign(spec, *workloads::JobUnits(spec, &model));
+  const Bytes model_file = *workloads::EncodeSafetensors(model);
+  const Bytes images_file = workloads::EncodeTensor(images);
+
+  CHECK(rig.Upload(rig.buyer, job, pv::BLOB_ROLE_MODEL, model_file).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION);  // the spec comes first
+  pv::UploadBlobResponse resp;
+  REQUIRE(
+      rig.Upload(rig.buyer, job, pv::BLOB_ROLE_SPEC, workloads::EncodeJobSpec(spec), &resp).ok());
+  CHECK(!resp.job_ready());
+  pv::JobStatusResponse st;
+  REQUIRE(rig.Status(rig.buyer, job, &st).ok());
+  CHECK(st.missing_size() == 2);
+  workloads::Tensor other = images;
+  other.mutable_bytes()[100] ^= 0x10;
+  CHECK(rig.Upload(rig.buyer, job, pv::BLOB_ROLE_IMAGES, workloads::EncodeTensor(other))
+            .error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  REQUIRE(rig.Upload(rig.buyer, job, pv::BLOB_ROLE_MODEL, model_file, &resp).ok());
+  CHECK(!resp.job_ready());
+  REQUIRE(rig.Upload(rig.buyer, job, pv::BLOB_ROLE_IMAGES, images_file, &resp).ok());
+  CHECK(resp.job_ready());
+  REQUIRE(WaitFor([&] { return rig.jobs->Find(job)->state() == pv::JOURNAL_STATE_COMMITTED; }));
+  Bytes result;
+  REQUIRE(rig.Download(rig.buyer, job, &result).ok());
+  auto verified = workloads::VerifyJobResult(spec, rig.Commitment(job, spec).output_hash, result);
+  REQUIRE_MESSAGE(verified.ok(), verified.status().ToString());
+  CHECK(verified->labels.shape() == workloads::Shape{40});
+  Bytes opening;
+  REQUIRE(rig.Opening(rig.buyer, job, 2, &opening).ok());
+  CHECK(workloads::CheckSegment(*workloads::DecodeOpening(opening), rig.Commitment(job, spec), *cpu)
+            .ok());
+}
+
 TEST_CASE("restarts never commit twice: after the commit, with its answer lost, or itself lost") {
   Rig rig;
   const JobSpec spec = SmallSpec();
@@ -554,6 +604,48 @@ TEST_CASE("an expired job is recorded and never committed") {
   rig.jobs->OnEvent(r);
   CHECK(rig.jobs->Find(job)->state() == pv::JOURNAL_STATE_EXPIRED);
   CHECK(rig.chain.commit_sends() == 0);
+}
+
+}  // namespace
+}  // namespace probity::provider
+
+namespace probity::provider {
+namespace {
+
+TEST_CASE("TLS: with a certificate the service speaks only TLS; bad configurations are refused") {
+  Rig rig;
+  const std::string dir = std::string(PROBITY_TEST_DATA_DIR) + "/provider";
+  ServiceDeps deps;
+  deps.self = rig.self;
+  deps.jobs = rig.jobs.get();
+  deps.blobs = rig.blobs.get();
+  deps.chain = &rig.chain;
+  deps.catalog = &Catalog();
+  deps.metrics = &rig.metrics;
+  ProviderService service(std::move(deps));
+  auto server = GrpcServer::Start(
+      &service, {.tls_cert_file = dir + "/tls-cert.pem", .tls_key_file = dir + "/tls-key.pem"});
+  REQUIRE_MESSAGE(server.ok(), server.status().ToString());
+  CHECK((*server)->tls());
+  client::ProviderClient tls((*server)->address(), rig.self,
+                             {.use_tls = true, .ca_file = dir + "/tls-cert.pem"});
+  auto info = tls.Info();
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  CHECK(info->provider() == FieldOf(rig.self));
+  client::ProviderClient plain((*server)->address(), rig.self);
+  CHECK(!plain.Info().ok());
+
+  ProviderService other(ServiceDeps{.self = rig.self, .blobs = rig.blobs.get()});
+  CHECK(GrpcServer::Start(&other, {.tls_cert_file = dir + "/tls-cert.pem"}).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(GrpcServer::Start(
+            &other, {.tls_cert_file = dir + "/README.md", .tls_key_file = dir + "/tls-key.pem"})
+            .status()
+            .code() == Code::kInvalidArgument);
+  CHECK(GrpcServer::Start(
+            &other, {.tls_cert_file = dir + "/absent.pem", .tls_key_file = dir + "/tls-key.pem"})
+            .status()
+            .code() == Code::kNotFound);
 }
 
 }  // namespace
