@@ -209,7 +209,7 @@ class Market {
   std::unique_ptr<ProviderProcess> provider_;
 };
 
-TEST_CASE("an order is matched, computed and committed; the result reaches only the buyer") {
+TEST_CASE("an order is matched, computed and committed, and the result reaches only the buyer") {
   Market m;
   auto offers = m.Offers();
   REQUIRE(offers.size() == 1);

@@ -134,8 +134,10 @@ void ProviderDaemon::Impl::Stop() {
   if (upkeep.joinable()) upkeep.join();
   if (order_follower) order_follower->Stop();
   if (follower) follower->Stop();
-  if (server) server->Shutdown();
+  // The jobs first: a request waiting on a rebuild then ends at the rebuild's next segment,
+  // and the server's shutdown, which waits for its handlers, is quick.
   if (jobs) jobs->Stop();
+  if (server) server->Shutdown();
   metrics_server.reset();
   std::error_code ec;
   for (const auto& f : files_written) std::filesystem::remove(f, ec);

@@ -24,7 +24,7 @@ TEST_CASE("GPU names become market hardware classes") {
   CHECK(NormaliseGpuModel(std::string(31, 'a') + " b") == std::string(31, 'a'));
 }
 
-TEST_CASE("discovery: a machine without GPUs serves on cpu; bad requests are refused") {
+TEST_CASE("discovery: a machine without GPUs serves on cpu, and bad requests are refused") {
   CHECK(DiscoverMachine("gpu").status().code() == Code::kInvalidArgument);
   auto cpu = DiscoverMachine("cpu");
   REQUIRE(cpu.ok());

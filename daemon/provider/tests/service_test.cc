@@ -353,7 +353,8 @@ TEST_CASE("bad uploads of every kind are refused with their reason and change no
   }
 }
 
-TEST_CASE("a job runs from its spec to one commit; results and openings reach the right parties") {
+TEST_CASE(
+    "a job runs from its spec to one commit, and its result and openings reach the right parties") {
   Rig rig;
   const JobSpec spec = SmallSpec();
   const Hash256 job = rig.Assign(spec);
@@ -612,7 +613,8 @@ TEST_CASE("an expired job is recorded and never committed") {
 namespace probity::provider {
 namespace {
 
-TEST_CASE("TLS: with a certificate the service speaks only TLS; bad configurations are refused") {
+TEST_CASE(
+    "TLS: with a certificate the service speaks only TLS, and bad configurations are refused") {
   Rig rig;
   const std::string dir = std::string(PROBITY_TEST_DATA_DIR) + "/provider";
   ServiceDeps deps;
