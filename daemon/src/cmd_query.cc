@@ -19,11 +19,12 @@
 namespace probity::cli {
 namespace {
 
-const std::vector<std::string> kClientFlags = {"home", "node", "genesis"};
+const std::vector<std::string> kClientFlags = {"home", "node", "genesis", "tls", "tls-ca"};
 
 Result<ledger::ClientSetup> Connect(const Args& args) {
   return ledger::ConnectFromHome(ledger::NodeHome{HomeDir(args)}, args.GetOr("node", ""),
-                                 args.GetOr("genesis", ""));
+                                 args.GetOr("genesis", ""),
+                                 {.enabled = args.Has("tls"), .ca_file = args.GetOr("tls-ca", "")});
 }
 
 std::string Hex(const std::string& bytes) { return ToHex(AsBytes(bytes)); }
@@ -206,21 +207,21 @@ int RunBlock(const Args& args) {
 
 PROBITY_COMMAND({.path = "query account",
                  .usage = "probity query account ADDRESS_OR_NAME [--height H] [--node HOST:PORT]"
-                          " [--home DIR] [--genesis FILE] [--json]",
+                          " [--home DIR] [--genesis FILE] [--tls | --tls-ca FILE] [--json]",
                  .summary = "an account's balance and next nonce, proven against a signed header",
-                 .bool_flags = {},
+                 .bool_flags = {"tls"},
                  .run = RunAccount});
 PROBITY_COMMAND({.path = "query tx",
                  .usage = "probity query tx TX_ID [--node HOST:PORT] [--home DIR] [--genesis FILE]"
-                          " [--json]",
+                          " [--tls | --tls-ca FILE] [--json]",
                  .summary = "a committed transaction and its result, with inclusion proofs",
-                 .bool_flags = {},
+                 .bool_flags = {"tls"},
                  .run = RunTx});
 PROBITY_COMMAND({.path = "query block",
                  .usage = "probity query block HEIGHT|latest [--node HOST:PORT] [--home DIR]"
-                          " [--genesis FILE] [--json]",
+                          " [--genesis FILE] [--tls | --tls-ca FILE] [--json]",
                  .summary = "a block's header and transactions, signature and roots checked",
-                 .bool_flags = {},
+                 .bool_flags = {"tls"},
                  .run = RunBlock});
 
 }  // namespace probity::cli

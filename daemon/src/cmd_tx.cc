@@ -28,8 +28,8 @@ Result<XOnlyPubKey> ResolveRecipient(const ledger::NodeHome& home, const std::st
 }
 
 int RunTransfer(const Args& args) {
-  if (Status s = args.CheckKnown(
-          {"home", "node", "genesis", "from", "to", "amount", "fee", "nonce", "memo", "no-wait"});
+  if (Status s = args.CheckKnown({"home", "node", "genesis", "tls", "tls-ca", "from", "to",
+                                  "amount", "fee", "nonce", "memo", "no-wait"});
       !s.ok()) {
     return Fail(args, s);
   }
@@ -45,7 +45,9 @@ int RunTransfer(const Args& args) {
   auto to = ResolveRecipient(home, *to_arg);
   if (!to.ok()) return Fail(args, to.status());
 
-  auto setup = ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", ""));
+  auto setup =
+      ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", ""),
+                              {.enabled = args.Has("tls"), .ca_file = args.GetOr("tls-ca", "")});
   if (!setup.ok()) return Fail(args, setup.status());
   const ledger::NodeClient& client = *setup->client;
   auto fee = args.GetU64("fee", setup->genesis.params.min_fee);
@@ -135,9 +137,9 @@ int RunTransfer(const Args& args) {
 PROBITY_COMMAND({.path = "tx transfer",
                  .usage = "probity tx transfer --from NAME --to ADDR_OR_NAME --amount N [--fee N]"
                           " [--nonce N] [--memo TEXT] [--no-wait] [--node HOST:PORT] [--home DIR]"
-                          " [--genesis FILE] [--json]",
+                          " [--genesis FILE] [--tls | --tls-ca FILE] [--json]",
                  .summary = "send funds from a local key (signed here, verified commit)",
-                 .bool_flags = {"no-wait"},
+                 .bool_flags = {"no-wait", "tls"},
                  .run = RunTransfer});
 
 }  // namespace probity::cli

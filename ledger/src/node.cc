@@ -48,6 +48,8 @@ Result<std::unique_ptr<Node>> Node::Open(const std::string& data_dir, NodeOption
           " is not the chain's proposer " + EncodeAddress(o.genesis.proposer) +
           "; run it as a follower (--follow ADDR)");
     }
+  } else {
+    PROBITY_ASSIGN_OR_RETURN(n->follow_credentials_, MakeChannelCredentials(o.follow_tls));
   }
   PROBITY_ASSIGN_OR_RETURN(n->storage_,
                            Storage::Open(data_dir, {.block_cache_mb = o.config.block_cache_mb}));
@@ -151,13 +153,19 @@ NodeStatus Node::Describe() const {
   s.mode = is_follower() ? "follower" : "producer";
   s.following = options_.follow;
   s.mempool_txs = mempool_->size();
+  s.mempool_bytes = mempool_->bytes();
   s.genesis_app_hash = app_->Info().genesis_app_hash;
+  s.follower_connected = follower_connected_.load();
   std::lock_guard<std::mutex> l(tip_mu_);
   s.height = height_;
   s.app_hash = tip_app_hash_;
   s.block_hash = tip_hash_;
   s.time_unix_ms = tip_time_ms_;
   s.halted = halted_;
+  s.blocks_committed = blocks_committed_;
+  s.txs_committed = txs_committed_;
+  s.seconds_since_commit =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_block_at_).count();
   return s;
 }
 
@@ -172,8 +180,16 @@ void Node::Halt(const std::string& why, bool alarm) {
     if (!halted_.empty()) return;
     halted_ = why;
   }
-  std::cerr << (alarm ? "ALARM: " : "error: ") << why << std::endl;
+  Say(true, alarm ? "ALARM: " + why : why);
   tip_cv_.notify_all();
+}
+
+void Node::Say(bool error, const std::string& message) const {
+  if (options_.log) {
+    options_.log(error, message);
+  } else {
+    std::cerr << (error && message.rfind("ALARM", 0) != 0 ? "error: " : "") << message << std::endl;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +326,8 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
     tip_time_ms_ = header.time_unix_ms();
     tip_app_hash_ = resp.app_hash;
     last_block_at_ = std::chrono::steady_clock::now();
+    ++blocks_committed_;
+    txs_committed_ += ids.size();
   }
   tip_cv_.notify_all();
   NotifyCommitted(h, ids, results);
@@ -472,8 +490,7 @@ void Node::FollowerLoop() {
   // default on what we receive.
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(-1);
-  auto channel =
-      grpc::CreateCustomChannel(options_.follow, grpc::InsecureChannelCredentials(), channel_args);
+  auto channel = grpc::CreateCustomChannel(options_.follow, follow_credentials_, channel_args);
   auto stub = node::v1::Node::NewStub(channel);
   bool connected_once = false, warned = false;
   while (!stop_) {
@@ -489,8 +506,9 @@ void Node::FollowerLoop() {
     node::v1::GetBlockResponse resp;
     bool halted = false;
     while (reader->Read(&resp)) {
+      follower_connected_ = true;
       if (!connected_once || warned) {
-        std::cerr << "following " << options_.follow << " from height " << height() << std::endl;
+        Say(false, "following " + options_.follow + " from height " + std::to_string(height()));
         connected_once = true;
         warned = false;
       }
@@ -505,6 +523,7 @@ void Node::FollowerLoop() {
       }
     }
     grpc::Status gs = reader->Finish();
+    follower_connected_ = false;
     {
       std::lock_guard<std::mutex> l(follow_mu_);
       follow_ctx_ = nullptr;
@@ -512,8 +531,7 @@ void Node::FollowerLoop() {
     if (halted) return;
     if (stop_) break;
     if (!warned) {
-      std::cerr << "lost " << options_.follow << " (" << gs.error_message() << "); retrying"
-                << std::endl;
+      Say(false, "lost " + options_.follow + " (" + gs.error_message() + "); retrying");
       warned = true;
     }
     std::unique_lock<std::mutex> l(tip_mu_);

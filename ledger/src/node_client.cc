@@ -39,12 +39,13 @@ Status FromGrpc(const grpc::Status& s, const std::string& address) {
   }
 }
 
-NodeClient::NodeClient(const std::string& address, TrustAnchor anchor)
+NodeClient::NodeClient(const std::string& address, TrustAnchor anchor,
+                       std::shared_ptr<grpc::ChannelCredentials> credentials)
     : address_(address), anchor_(std::move(anchor)) {
+  if (!credentials) credentials = grpc::InsecureChannelCredentials();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // blocks can be as large as max_block_bytes
-  stub_ = node::v1::Node::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  stub_ = node::v1::Node::NewStub(grpc::CreateCustomChannel(address, credentials, args));
 }
 
 Result<node::v1::StatusResponse> NodeClient::GetStatus() const {
@@ -141,7 +142,8 @@ Result<node::v1::SubmitTxResponse> NodeClient::Submit(ByteView tx, bool wait,
 }
 
 Result<ClientSetup> ConnectFromHome(const NodeHome& home, const std::string& address,
-                                    const std::string& genesis_file) {
+                                    const std::string& genesis_file, const TlsClientOptions& tls) {
+  PROBITY_ASSIGN_OR_RETURN(auto credentials, MakeChannelCredentials(tls));
   ClientSetup setup;
   std::string gpath = genesis_file.empty() ? home.genesis_file() : genesis_file;
   auto g = LoadGenesisFile(gpath);
@@ -163,7 +165,7 @@ Result<ClientSetup> ConnectFromHome(const NodeHome& home, const std::string& add
   }
   if (addr.empty()) addr = std::string(kDefaultListen);
   setup.client = std::make_unique<NodeClient>(
-      addr, TrustAnchor{setup.genesis.chain_id, setup.genesis.proposer});
+      addr, TrustAnchor{setup.genesis.chain_id, setup.genesis.proposer}, std::move(credentials));
   return setup;
 }
 

@@ -42,7 +42,7 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
       {"", {}},
       {"node",
        {"listen", "block_interval_ms", "empty_block_interval_ms", "verify_threads",
-        "submit_wait_timeout_ms"}},
+        "submit_wait_timeout_ms", "metrics_listen", "tls_cert_file", "tls_key_file"}},
       {"mempool", {"max_txs", "max_bytes", "max_per_sender", "backpressure_txs"}},
       {"storage", {"block_cache_mb", "state_cache_mb", "keep_recent_heights"}},
   };
@@ -65,6 +65,29 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
       return Status::InvalidArgument("config [node] listen must be a \"host:port\" string");
     }
     c.listen = *s;
+  }
+  if (auto it = node.find("metrics_listen"); it != node.end()) {
+    const std::string* s = std::get_if<std::string>(&it->second);
+    if (s == nullptr || (!s->empty() && s->find(':') == std::string::npos)) {
+      return Status::InvalidArgument(
+          "config [node] metrics_listen must be a \"host:port\" string (\"\" for none)");
+    }
+    c.metrics_listen = *s;
+  }
+  for (auto [key, out] :
+       {std::pair{"tls_cert_file", &c.tls_cert_file}, std::pair{"tls_key_file", &c.tls_key_file}}) {
+    auto it = node.find(key);
+    if (it == node.end()) continue;
+    const std::string* s = std::get_if<std::string>(&it->second);
+    if (s == nullptr) {
+      return Status::InvalidArgument(std::string("config [node] ") + key +
+                                     " must be a file path string");
+    }
+    *out = *s;
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    return Status::InvalidArgument(
+        "config [node] tls_cert_file and tls_key_file must be set together");
   }
   const int64_t kDay = 86400000;
   PROBITY_RETURN_IF_ERROR(
@@ -114,7 +137,13 @@ std::string DefaultNodeConfigToml() {
     << "# Threads that check signatures; 0 = one per core.\n"
     << "verify_threads = " << c.verify_threads << "\n"
     << "# Longest time a SubmitTx call may wait for its commit.\n"
-    << "submit_wait_timeout_ms = " << c.submit_wait_timeout_ms << "\n\n"
+    << "submit_wait_timeout_ms = " << c.submit_wait_timeout_ms << "\n"
+    << "# Prometheus metrics (GET /metrics) on this \"host:port\"; empty = off.\n"
+    << "metrics_listen = \"\"\n"
+    << "# Serve gRPC over TLS with this PEM certificate chain and key (paths relative to this\n"
+    << "# file's folder); both empty = plaintext. Clients then need --tls-ca or --tls.\n"
+    << "tls_cert_file = \"\"\n"
+    << "tls_key_file = \"\"\n\n"
     << "[mempool]\n"
     << "max_txs = " << c.mempool.max_txs << "\n"
     << "max_bytes = " << c.mempool.max_bytes << "\n"

@@ -335,13 +335,15 @@ class NodeServer::Service final : public node::v1::Node::Service {
   Node* node_;
 };
 
-Result<std::unique_ptr<NodeServer>> NodeServer::Start(Node* node, const std::string& listen) {
+Result<std::unique_ptr<NodeServer>> NodeServer::Start(
+    Node* node, const std::string& listen, std::shared_ptr<grpc::ServerCredentials> credentials) {
+  if (!credentials) credentials = grpc::InsecureServerCredentials();
   std::unique_ptr<NodeServer> s(new NodeServer());
   s->service_ = std::make_unique<Service>(node);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, credentials, &port);
   builder.RegisterService(s->service_.get());
   // Requests are small except SubmitTx, which carries up to the chain's max_tx_bytes.
   const uint64_t max_tx = node->app().params().max_tx_bytes;

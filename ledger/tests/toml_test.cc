@@ -54,3 +54,25 @@ TEST_CASE("node config: defaults round-trip, unknown keys and bad ranges are ref
   CHECK_FALSE(ParseNodeConfig("[node]\nblock_interval_ms = \"100\"\n").ok());
   CHECK_FALSE(ParseNodeConfig("[node]\nlisten = \"nowhere\"\n").ok());
 }
+
+TEST_CASE("node config: metrics address and TLS files") {
+  auto d = ParseNodeConfig(DefaultNodeConfigToml());
+  REQUIRE(d.ok());
+  CHECK(d->metrics_listen.empty());
+  CHECK(d->tls_cert_file.empty());
+  CHECK(d->tls_key_file.empty());
+  auto c = ParseNodeConfig(
+      "[node]\nmetrics_listen = \"127.0.0.1:9420\"\ntls_cert_file = \"tls/node.crt\"\n"
+      "tls_key_file = \"/etc/probity/node.key\"\n");
+  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+  CHECK(c->metrics_listen == "127.0.0.1:9420");
+  CHECK(c->tls_cert_file == "tls/node.crt");
+  CHECK(c->tls_key_file == "/etc/probity/node.key");
+  CHECK_FALSE(ParseNodeConfig("[node]\nmetrics_listen = \"9420\"\n").ok());
+  CHECK_FALSE(ParseNodeConfig("[node]\nmetrics_listen = 9420\n").ok());
+  CHECK_FALSE(ParseNodeConfig("[node]\ntls_cert_file = 1\ntls_key_file = \"k\"\n").ok());
+  // One without the other is a mistake, not plaintext.
+  auto half = ParseNodeConfig("[node]\ntls_cert_file = \"c.pem\"\n");
+  CHECK(half.status().code() == Code::kInvalidArgument);
+  CHECK(half.status().message().find("together") != std::string::npos);
+}

@@ -40,6 +40,11 @@
 #include "probity/ledger/node_config.h"
 #include "probity/ledger/storage.h"
 #include "probity/ledger/thread_pool.h"
+#include "probity/ledger/tls.h"
+
+namespace grpc {
+class ChannelCredentials;
+}
 
 namespace probity::ledger {
 
@@ -48,8 +53,12 @@ struct NodeOptions {
   Genesis genesis;
   // Producer mode: the proposer's key; it must be the genesis proposer.
   std::shared_ptr<const SecretKey> producer_key;
-  // Follower mode: the gRPC address of the node to follow.
+  // Follower mode: the gRPC address of the node to follow, and how to reach it (tls.h).
   std::string follow;
+  TlsClientOptions follow_tls;
+  // Where the node's own messages go (ALARMs and halts with `error`, the follower's connection
+  // changes without). Null: standard error. Called from the driver thread.
+  std::function<void(bool error, const std::string& message)> log;
   // TEST ONLY (tests/ledger_cluster_test.cc): a producer that flips one bit of the app hash
   // in the header of this height, so that followers' alarms can be exercised. 0 = off.
   // Set by `probity node` from PROBITY_TEST_CORRUPT_APP_HASH_AT; never set it in production.
@@ -74,6 +83,15 @@ struct NodeStatus {
   uint64_t mempool_txs = 0;
   std::string halted;  // non-empty: why the node stopped adding blocks
   Hash256 genesis_app_hash{};
+  // Since Open (this process), for monitoring: blocks committed (produced, or verified and
+  // applied by a follower) and the transactions in them.
+  uint64_t blocks_committed = 0;
+  uint64_t txs_committed = 0;
+  uint64_t mempool_bytes = 0;
+  // Time since the last commit (or since Open, before the first): how stale the app hash is.
+  double seconds_since_commit = 0;
+  // Follower: the stream from the followed node has delivered a block and is still open.
+  bool follower_connected = false;
 };
 
 class Node {
@@ -122,6 +140,7 @@ class Node {
                                 ByteView block_bytes, FinalizeBlockResponse resp,
                                 const std::vector<Hash256>& ids);
   void Halt(const std::string& why, bool alarm);
+  void Say(bool error, const std::string& message) const;
   void NotifyCommitted(uint64_t height, const std::vector<Hash256>& ids,
                        const types::v1::BlockResults& results);
   void NotifyDropped(const std::vector<DroppedTx>& dropped);
@@ -145,6 +164,10 @@ class Node {
   Hash256 tip_app_hash_{};
   std::string halted_;
   std::chrono::steady_clock::time_point last_block_at_;
+  uint64_t blocks_committed_ = 0;
+  uint64_t txs_committed_ = 0;
+  std::atomic<bool> follower_connected_{false};
+  std::shared_ptr<grpc::ChannelCredentials> follow_credentials_;
 
   // SubmitTx waiters: tx id -> outcome once known.
   struct Waiter {

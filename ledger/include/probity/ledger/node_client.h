@@ -13,14 +13,17 @@
 #include "probity/ledger/genesis.h"
 #include "probity/ledger/light_client.h"
 #include "probity/ledger/node_home.h"
+#include "probity/ledger/tls.h"
 #include "probity/node/v1/node.grpc.pb.h"
 
 namespace probity::ledger {
 
 class NodeClient {
  public:
-  // Connects (lazily) to `address` ("host:port").
-  NodeClient(const std::string& address, TrustAnchor anchor);
+  // Connects (lazily) to `address` ("host:port"). `credentials`: TLS ones from tls.h, or null
+  // for plaintext.
+  NodeClient(const std::string& address, TrustAnchor anchor,
+             std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
   // The node's own report (unverified: it is about the node, not the chain).
   Result<node::v1::StatusResponse> GetStatus() const;
@@ -54,13 +57,15 @@ class NodeClient {
 // What a command-line client needs: the genesis (trust anchor and parameters) from
 // `genesis_file` (empty: the home's genesis.json) and the node's address from `address`
 // (empty: the home's data/node.addr, written by a running node; then the home's config
-// listen address; then the default 127.0.0.1:7420).
+// listen address; then the default 127.0.0.1:7420), over TLS as `tls` says (errors for its
+// files as in tls.h).
 struct ClientSetup {
   Genesis genesis;
   std::unique_ptr<NodeClient> client;
 };
 Result<ClientSetup> ConnectFromHome(const NodeHome& home, const std::string& address,
-                                    const std::string& genesis_file);
+                                    const std::string& genesis_file,
+                                    const TlsClientOptions& tls = {});
 
 // A gRPC status from a call, as ours, naming the node (kUnavailable when it is unreachable).
 Status FromGrpc(const grpc::Status& s, const std::string& address);

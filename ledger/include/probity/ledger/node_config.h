@@ -6,6 +6,9 @@
 //   empty_block_interval_ms = 0      # 0: never cut an empty block (after block 1)
 //   verify_threads = 0               # 0: one per core
 //   submit_wait_timeout_ms = 10000   # longest SubmitTx(wait_for_commit) wait
+//   metrics_listen = ""              # Prometheus /metrics ("host:port"); empty: off
+//   tls_cert_file = ""               # gRPC over TLS with this PEM certificate chain ...
+//   tls_key_file = ""                # ... and this PEM key (relative paths: to config/)
 //   [mempool]
 //   max_txs = 50000
 //   max_bytes = 67108864
@@ -35,6 +38,11 @@ struct NodeConfig {
   uint32_t empty_block_interval_ms = 0;
   uint32_t verify_threads = 0;
   uint32_t submit_wait_timeout_ms = 10000;
+  // Served by the daemon (`probity node`), not by the ledger library.
+  std::string metrics_listen;
+  // Both set: the gRPC service speaks TLS only (tls.h). Paths as written in the file.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   MempoolLimits mempool;
   uint32_t block_cache_mb = 256;
   uint32_t state_cache_mb = 256;

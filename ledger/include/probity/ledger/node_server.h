@@ -15,15 +15,19 @@
 
 namespace grpc {
 class Server;
-}
+class ServerCredentials;
+}  // namespace grpc
 
 namespace probity::ledger {
 
 class NodeServer {
  public:
   // Serves `node` (not owned; must outlive the server) on `listen`, "host:port"; port 0 picks
-  // a free port. kUnavailable if the address cannot be bound.
-  static Result<std::unique_ptr<NodeServer>> Start(Node* node, const std::string& listen);
+  // a free port. `credentials`: TLS ones from tls.h, or null for plaintext. kUnavailable if
+  // the address cannot be bound.
+  static Result<std::unique_ptr<NodeServer>> Start(
+      Node* node, const std::string& listen,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
   ~NodeServer();
 
   // "host:port" actually bound.

@@ -20,6 +20,8 @@
 // lifetime.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -90,13 +92,24 @@ class Registry {
 // Seconds buckets for durations from 1 ms to ~30 min.
 std::vector<double> DurationBuckets();
 
+// What one client may cost the metrics server: a request head longer than
+// `max_request_bytes` is answered 431; a connection still open `io_timeout` after it was
+// accepted is closed.
+struct MetricsServerOptions {
+  size_t max_request_bytes = 8192;
+  std::chrono::milliseconds io_timeout{5000};
+};
+
 class MetricsServer {
  public:
-  // Listens on `address` ("host:port"; port 0 picks a free one) and serves `registry` from a
-  // thread of its own. kInvalidArgument for a malformed address, kUnavailable when it cannot
-  // bind.
+  // Listens on `address` ("host:port", an IPv6 host in brackets; port 0 picks a free one) and
+  // serves `registry` (not owned; it must outlive the server) from a thread of its own.
+  // kInvalidArgument for a malformed address, kUnavailable when it cannot bind.
   static Result<std::unique_ptr<MetricsServer>> Start(const std::string& address,
                                                       Registry& registry);
+  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& address,
+                                                      Registry& registry,
+                                                      const MetricsServerOptions& options);
   ~MetricsServer();  // stops and joins
   // The bound "host:port".
   const std::string& address() const;
