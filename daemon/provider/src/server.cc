@@ -2,31 +2,18 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
-#include "probity/ledger/node_home.h"
+#include "probity/ledger/tls.h"
 
 namespace probity::provider {
 
 Result<std::unique_ptr<GrpcServer>> GrpcServer::Start(grpc::Service* service,
                                                       const ServerOptions& options) {
-  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
-  const bool tls = !options.tls_cert_file.empty() || !options.tls_key_file.empty();
-  if (tls) {
-    if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
-      return Status::InvalidArgument(
-          "TLS needs both a certificate and a key (--tls-cert, --tls-key)");
-    }
-    auto cert = ledger::ReadFileToString(options.tls_cert_file);
-    if (!cert.ok()) return cert.status().WithContext("TLS certificate");
-    auto key = ledger::ReadFileToString(options.tls_key_file);
-    if (!key.ok()) return key.status().WithContext("TLS key");
-    if (cert->find("-----BEGIN") == std::string::npos ||
-        key->find("-----BEGIN") == std::string::npos) {
-      return Status::InvalidArgument("the TLS certificate and key must be PEM files");
-    }
-    grpc::SslServerCredentialsOptions ssl;
-    ssl.pem_key_cert_pairs.push_back({*key, *cert});
-    creds = grpc::SslServerCredentials(ssl);
-  }
+  // The node's TLS helper: it reads and checks both files (and that they belong together)
+  // before gRPC sees them.
+  const ledger::TlsServerFiles files{options.tls_cert_file, options.tls_key_file};
+  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                           ledger::MakeServerCredentials(files));
+  const bool tls = files.enabled();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;

@@ -22,8 +22,8 @@ struct ServerOptions {
 
 class GrpcServer {
  public:
-  // kInvalidArgument for half a TLS configuration or unreadable PEM files, kUnavailable when
-  // the address cannot be bound.
+  // The errors of ledger::MakeServerCredentials (tls.h) for a TLS configuration that is half
+  // given, missing or wrong; kUnavailable when the address cannot be bound.
   static Result<std::unique_ptr<GrpcServer>> Start(grpc::Service* service,
                                                    const ServerOptions& options);
   ~GrpcServer();  // Shutdown()
