@@ -25,6 +25,7 @@
 #include "probity/primitives/merkle.h"
 #include "probity/primitives/sha256.h"
 #include "probity/provider/v1/provider.grpc.pb.h"
+#include "probity/verifierd/verifierd.h"
 #include "probity/workloads/workloads.h"
 #include "verifier_harness.h"
 
@@ -186,6 +187,7 @@ struct Net {
   std::unique_ptr<grpc::Server> server;
   std::string endpoint;
   std::unique_ptr<VerifierProcess> verifier;
+  std::vector<std::unique_ptr<Trace>> traces;  // served until the server is shut down
 
   Net() {
     Job();  // the data set and the run, before any clock starts
@@ -260,6 +262,10 @@ struct Net {
     return false;
   }
 
+  const Trace& MakeTrace(bool corrupt_last) {
+    traces.push_back(std::make_unique<Trace>(corrupt_last));
+    return *traces.back();
+  }
   std::string StartVerifier() {
     auto p = VerifierProcess::Start(home, "verifier", node->address(), {"--log-format", "json"});
     REQUIRE_MESSAGE(p.ok(), p.status().ToString());
@@ -271,10 +277,11 @@ struct Net {
   }
 
   // Places the order (k = every segment) and commits `trace` as the provider; returns the job.
-  Hash256 Commit(const Trace& trace, uint64_t secret) {
+  Hash256 Commit(const Trace& trace, uint64_t secret, bool self_verify = false) {
     auto order = ct::OrderMsg(20, 10, Height() + 900, workloads::JobInputHash(Job().spec), secret,
                               kSegments);
     order.set_kind(market::v1::JOB_KIND_TRAIN_CLASSIFIER);
+    order.set_self_verify(self_verify);
     auto placed = Ok(*buyer, order);
     // The order id: tagged_hash("probity/order", tx id).
     const Hash256 id = TaggedHash("probity/order", placed.tx_id);
@@ -324,7 +331,7 @@ TEST_CASE("an honest job: the verifier attests every sampled segment, verified, 
   CHECK(stake.verifier());
   const uint64_t verifier0 = net.Balance(kVerifier);
 
-  Trace honest(false);
+  const Trace& honest = net.MakeTrace(false);
   Hash256 id = net.Commit(honest, 1);
   net.Reveal(id, 1);
   CHECK(net.J(id).verifier() == Field(lt::TestKey(kVerifier).PublicKey()));
@@ -367,7 +374,7 @@ TEST_CASE("a corrupted segment: the verifier reports the mismatch, the provider 
   Net net;
   net.StartVerifier();
   const uint64_t buyer0 = net.Balance(kBuyer);
-  Trace cheat(true);
+  const Trace& cheat = net.MakeTrace(true);
   Hash256 id = net.Commit(cheat, 2);
   net.Reveal(id, 2);
   REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_DISPUTED), net.verifier->Log());
@@ -393,7 +400,7 @@ TEST_CASE("a withheld opening: attested as withheld, opened on chain, attested a
   Net net;
   net.StartVerifier();
   net.service.Withhold(1);
-  Trace honest(false);
+  const Trace& honest = net.MakeTrace(false);
   Hash256 id = net.Commit(honest, 3);
   net.Reveal(id, 3);
   REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_DISPUTED), net.verifier->Log());
@@ -410,7 +417,7 @@ TEST_CASE("a withheld opening: attested as withheld, opened on chain, attested a
 TEST_CASE("a restarted verifier catches up on a job sampled while it was down, attests once") {
   Net net;
   net.StartVerifier();
-  Trace honest(false);
+  const Trace& honest = net.MakeTrace(false);
   Hash256 first = net.Commit(honest, 4);
   net.Reveal(first, 4);
   REQUIRE(net.WaitFor(first, jobs::v1::JOB_STATE_VERIFIED));
@@ -435,7 +442,7 @@ TEST_CASE("a restarted verifier catches up on a job sampled while it was down, a
 
 TEST_CASE("probity audit --challenge disputes a corrupted segment before anyone samples it") {
   Net net;  // no verifier: the auditor (the buyer here) checks the committed job itself
-  Trace cheat(true);
+  const Trace& cheat = net.MakeTrace(true);
   Hash256 id = net.Commit(cheat, 6);
   const uint64_t buyer0 = net.Balance(kBuyer);
   auto audit = net.Audit({ToHex(id), "--segments", "all", "--challenge"});
@@ -455,6 +462,33 @@ TEST_CASE("probity audit --challenge disputes a corrupted segment before anyone 
   net.PostOpening(id, cheat, kSegments - 1);
   CHECK(net.J(id).state() == jobs::v1::JOB_STATE_SLASHED);
   CHECK(net.Balance(kBuyer) > buyer0);  // bond back, escrow back, and a share of the slash
+}
+
+TEST_CASE("a self-verifying buyer checks its own sample with the same code and is verified") {
+  Net net;  // no verifier needed: the buyer attests
+  const Trace& honest = net.MakeTrace(false);
+  Hash256 id = net.Commit(honest, 7, /*self_verify=*/true);
+  net.Reveal(id, 7);
+  const SecretKey buyer = lt::TestKey(kBuyer);
+  CHECK(net.J(id).verifier() == Field(buyer.PublicKey()));
+  verifierd::FetchPolicy fetch;
+  fetch.max_wait = std::chrono::seconds(5);
+  auto cpu = workloads::CreateBackend("cpu", {.threads = 1}).value();
+  auto msg = verifierd::AttestSampledJob(*net.chain, buyer, net.J(id), fetch,
+                                         {cpu.get(), &workloads::DataCatalog::Default(), {}});
+  REQUIRE_MESSAGE(msg.ok(), msg.status().ToString());
+  CHECK(msg->segments_size() == static_cast<int>(kSegments));
+  for (const auto& sa : msg->segments()) {
+    CHECK_FALSE(sa.withheld());
+    CHECK(sa.recomputed_output_hash() == sa.output_hash());
+  }
+  net.Ok(*net.buyer, *msg);
+  CHECK(net.J(id).state() == jobs::v1::JOB_STATE_VERIFIED);
+  // A job that is not sampled has no attestation.
+  CHECK(verifierd::AttestSampledJob(*net.chain, buyer, net.J(id), fetch,
+                                    {cpu.get(), &workloads::DataCatalog::Default(), {}})
+            .status()
+            .code() == Code::kFailedPrecondition);
 }
 
 TEST_CASE("bad input to probity verifier and probity audit is refused with a reason") {
