@@ -357,7 +357,6 @@ int RunDevnet(const Args& args) {
     p.before = b.ok() ? *b : 0;
   }
 
-
   std::vector<JobReport> reports;
   auto run_job = [&](const buyer::JobRequest& req,
                      const std::string& kind) -> Result<buyer::JobView> {
