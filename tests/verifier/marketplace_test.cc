@@ -1,0 +1,246 @@
+// The whole verified flow as processes: `probity node`, `probity provider`, `probity verifier`,
+// with this test as the buyer (client::TxSender, ProviderClient). A small Fashion-MNIST training
+// job is ordered with every segment sampled; the provider computes and commits it, the buyer
+// reveals, the verifier fetches the openings from the provider, re-executes them and attests.
+// Honest: VERIFIED, then SETTLED, everyone paid. With the provider's test fault
+// PROBITY_TEST_PROVIDER_FAULT=corrupt-segment:1: the verifier reports the mismatch, the provider
+// must open the segment on chain, the chain's re-execution convicts it: SLASHED, the buyer
+// refunded in full.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "node_harness.h"
+#include "probity/client/chain.h"
+#include "probity/client/provider_client.h"
+#include "probity/contracts/jobs.h"
+#include "probity/contracts/market.h"
+#include "probity/contracts/module_state.h"
+#include "probity/ledger/node_home.h"
+#include "probity/verifier/sampling.h"
+#include "probity/workloads/job_result.h"
+#include "probity/workloads/workloads.h"
+#include "provider_harness.h"
+#include "verifier_harness.h"
+
+namespace probity::verifierd {
+namespace {
+
+namespace lt = ledger::testing;
+using provider::testing::ProviderProcess;
+using testing::ScrapeMetric;
+using testing::VerifierProcess;
+
+constexpr int kBuyer = 1, kProvider = 2, kVerifier = 3;
+constexpr uint32_t kSegments = 4;  // the job below: 16 steps, 4 per segment
+constexpr uint64_t kFee = 1000;    // the market's default verify_fee_per_sample
+constexpr uint64_t kPrice = 5;     // the provider's price per unit
+constexpr uint64_t kTxFee = 1;     // the genesis' min_fee
+
+bool HaveFashionMnist() {
+  return std::filesystem::exists(std::string(workloads::kFashionMnistDir) +
+                                 "/train-images-idx3-ubyte.gz");
+}
+
+template <typename Pred>
+bool WaitFor(Pred pred, int seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+// The chain re-executes disputed segments with Fashion-MNIST proper, and so does the verifier:
+// the job trains on it.
+workloads::JobSpec Spec() {
+  auto spec = workloads::ParseJobSpec(
+      "kind = \"train-classifier\"\ndataset = \"fashion-mnist-train\"\nexamples = 512\n"
+      "architecture = \"mlp\"\nhidden = [32]\noptimizer = \"sgd-momentum\"\n"
+      "learning_rate = 0.05\nlearning_rate_decay = 1\nmomentum = 0.9\nbatch_size = 32\n"
+      "epochs = 1\nseed = 9\nsteps_per_segment = 4\naugment = \"none\"\n");
+  REQUIRE_MESSAGE(spec.ok(), spec.status().ToString());
+  return *spec;
+}
+
+class Market {
+ public:
+  explicit Market(std::vector<std::string> provider_env = {}) {
+    REQUIRE(lt::InitHome(home_, {"--fund", lt::FundFlag(3, 10'000'000'000)}).ok());
+    REQUIRE(provider::testing::WriteTestKey(home_, "provider", lt::TestKey(kProvider)).ok());
+    REQUIRE(provider::testing::WriteTestKey(home_, "verifier", lt::TestKey(kVerifier)).ok());
+    ledger::NodeHome h{home_};
+    // Windows are counted in blocks: empty blocks keep the chain moving, and the challenge
+    // window before settlement is shortened from its default of 600 blocks.
+    auto config = ledger::ReadFileToString(h.config_file()).value();
+    const std::string never = "empty_block_interval_ms = 0";
+    REQUIRE(config.find(never) != std::string::npos);
+    config.replace(config.find(never), never.size(), "empty_block_interval_ms = 20");
+    REQUIRE(ledger::WriteFileAtomically(h.config_file(), config).ok());
+    auto genesis = ledger::LoadGenesisFile(h.genesis_file()).value();
+    jobs::v1::GenesisState jobs;
+    *jobs.mutable_params() = contracts::Jobs::DefaultParams();
+    jobs.mutable_params()->set_challenge_window_blocks(40);
+    genesis.modules["jobs"] = contracts::ToGenesisJson(jobs);
+    REQUIRE(ledger::WriteFileAtomically(h.genesis_file(), ledger::GenesisToJson(genesis)).ok());
+
+    auto node = lt::NodeProcess::Start(home_, {"--block-interval-ms", "20"});
+    REQUIRE_MESSAGE(node.ok(), node.status().ToString());
+    node_ = std::move(node).value();
+    genesis_ = *ledger::LoadGenesisFile(h.genesis_file());
+    client_ = node_->Client();
+    chain_ = std::make_unique<client::ChainReader>(client_);
+    buyer_ = std::make_unique<client::TxSender>(client_, genesis_, lt::TestKey(kBuyer));
+
+    auto v = VerifierProcess::Start(home_, "verifier", node_->address());
+    REQUIRE_MESSAGE(v.ok(), v.status().ToString());
+    verifier_ = std::move(v).value();
+    auto p =
+        ProviderProcess::Start(home_,
+                               {"--key", "provider", "--node", node_->address(), "--listen",
+                                "127.0.0.1:" + std::to_string(provider::testing::FreePort()),
+                                "--backend", "cpu", "--capacity", "1", "--price",
+                                "train-classifier=" + std::to_string(kPrice), "--bond", "2000000"},
+                               provider_env);
+    REQUIRE_MESSAGE(p.ok(), p.status().ToString());
+    provider_ = std::move(p).value();
+  }
+
+  uint64_t Balance(int account) {
+    return chain_->Balance(lt::TestKey(account).PublicKey()).value();
+  }
+  std::optional<jobs::v1::Job> Job(const Hash256& id) {
+    auto j = chain_->Job(id);
+    return j.ok() ? *j : std::nullopt;
+  }
+  jobs::v1::JobState State(const Hash256& id) {
+    auto j = Job(id);
+    return j ? j->state() : jobs::v1::JOB_STATE_UNSPECIFIED;
+  }
+  bool WaitState(const Hash256& id, jobs::v1::JobState s, int seconds = 60) {
+    return WaitFor([&] { return State(id) == s; }, seconds);
+  }
+  std::string Logs() {
+    return "--- provider ---\n" + provider_->Log() + "\n--- verifier ---\n" + verifier_->Log();
+  }
+
+  // Orders the job with every segment sampled, uploads its spec to the assigned provider, and
+  // reveals the secret once it committed. Returns the job id.
+  Hash256 OrderAndReveal(const workloads::JobSpec& spec) {
+    REQUIRE(WaitFor([&] { return Balance(kProvider) < 10'000'000'000 - 2'000'000; }, 30));
+    verifier::Secret secret{};
+    secret[0] = 7;
+    market::v1::MsgPlaceOrder m;
+    m.set_kind(market::v1::JOB_KIND_TRAIN_CLASSIFIER);
+    const Hash256 input = workloads::JobInputHash(spec);
+    m.set_input_hash(std::string(input.begin(), input.end()));
+    units_ = *workloads::JobUnits(spec);
+    m.set_units(units_);
+    m.set_max_price_per_unit(10);
+    m.set_verification_level(kSegments);
+    m.set_deadline_blocks(5000);
+    const Hash256 commitment = verifier::SecretCommitment(secret);
+    m.set_secret_commitment(std::string(commitment.begin(), commitment.end()));
+    m.set_on_timeout(market::v1::TIMEOUT_ACTION_REFUND);
+    // The provider's offer may still be on its way: the order rests in the book until then.
+    m.set_expires_at(*chain_->Height() + 20000);
+    auto sent = buyer_->Send(m);
+    REQUIRE_MESSAGE(sent.ok(), sent.status().ToString());
+    const Hash256 id = contracts::Market::OrderId(sent->tx_id);
+    REQUIRE_MESSAGE(WaitState(id, jobs::v1::JOB_STATE_ASSIGNED, 30), Logs());
+
+    auto job = *Job(id);
+    Hash256 offer_id;
+    std::copy(job.offer_id().begin(), job.offer_id().end(), offer_id.begin());
+    auto offer = chain_->Offer(offer_id).value();
+    REQUIRE(offer.has_value());
+    XOnlyPubKey provider_key;
+    std::copy(job.provider().begin(), job.provider().end(), provider_key.begin());
+    client::ProviderClient provider(offer->endpoint(), provider_key);
+    auto up = provider.Upload(lt::TestKey(kBuyer), id, provider::v1::BLOB_ROLE_SPEC,
+                              workloads::EncodeJobSpec(spec));
+    REQUIRE_MESSAGE(up.ok(), up.status().ToString());
+
+    REQUIRE_MESSAGE(WaitState(id, jobs::v1::JOB_STATE_COMMITTED), Logs());
+    const uint64_t from = Job(id)->commit_height() + 2;
+    REQUIRE(WaitFor([&] { return *chain_->Height() >= from; }, 10));
+    jobs::v1::MsgReveal reveal;
+    reveal.set_job_id(std::string(id.begin(), id.end()));
+    reveal.set_secret(std::string(secret.begin(), secret.end()));
+    auto revealed = buyer_->Send(reveal);
+    REQUIRE_MESSAGE(revealed.ok(), revealed.status().ToString());
+    return id;
+  }
+
+  uint64_t units_ = 0;
+  lt::TempDir dir_;
+  std::string home_ = dir_.path() + "/home";
+  std::unique_ptr<lt::NodeProcess> node_;
+  ledger::Genesis genesis_;
+  std::shared_ptr<const ledger::NodeClient> client_;
+  std::unique_ptr<client::ChainReader> chain_;
+  std::unique_ptr<client::TxSender> buyer_;
+  std::unique_ptr<VerifierProcess> verifier_;
+  std::unique_ptr<ProviderProcess> provider_;
+};
+
+TEST_CASE("node, provider and verifier processes: a job verified by the verifier, then settled") {
+  if (!HaveFashionMnist()) {
+    MESSAGE("Fashion-MNIST is not installed (dataset-fashion-mnist): skipped");
+    return;
+  }
+  Market m;
+  const uint64_t verifier0 = m.Balance(kVerifier);
+  const uint64_t provider0 = m.Balance(kProvider);
+  const Hash256 id = m.OrderAndReveal(Spec());
+  auto job = m.Job(id);
+  REQUIRE(job);
+  CHECK(job->sample_size() == static_cast<int>(kSegments));
+  const XOnlyPubKey verifier = lt::TestKey(kVerifier).PublicKey();
+  CHECK(job->verifier() == std::string(verifier.begin(), verifier.end()));
+  REQUIRE_MESSAGE(m.WaitState(id, jobs::v1::JOB_STATE_VERIFIED), m.Logs());
+  CHECK(m.Job(id)->attested());
+  REQUIRE_MESSAGE(m.WaitState(id, jobs::v1::JOB_STATE_SETTLED), m.Logs());
+  // The verifier: k fees, less its attestation's transaction fee.
+  CHECK(m.Balance(kVerifier) == verifier0 + kSegments * kFee - kTxFee);
+  // The provider: the trade price for every unit (its own transactions cost it fees).
+  CHECK(m.Balance(kProvider) > provider0);
+  CHECK(m.Balance(kProvider) <= provider0 + kPrice * m.units_);
+  const std::string metrics = m.verifier_->metrics_address();
+  CHECK(ScrapeMetric(metrics, "probity_verifier_checks_passed_total") == std::to_string(kSegments));
+  CHECK(ScrapeMetric(metrics, "probity_verifier_attestations_sent_total") == "1");
+}
+
+TEST_CASE(
+    "node, provider and verifier processes: a corrupted segment is found, the provider "
+    "slashed, the buyer refunded") {
+  if (!HaveFashionMnist()) {
+    MESSAGE("Fashion-MNIST is not installed (dataset-fashion-mnist): skipped");
+    return;
+  }
+  Market m({"PROBITY_TEST_PROVIDER_FAULT=corrupt-segment:1"});
+  const uint64_t buyer0 = m.Balance(kBuyer);
+  const Hash256 id = m.OrderAndReveal(Spec());
+  // The verifier re-executes segment 1 to another hash and reports it: a dispute the provider
+  // must answer with the opening on chain, which the chain re-executes and convicts.
+  REQUIRE_MESSAGE(m.WaitState(id, jobs::v1::JOB_STATE_SLASHED, 90), m.Logs());
+  auto job = m.Job(id);
+  REQUIRE(job);
+  CHECK(job->dispute().kind() == jobs::v1::DISPUTE_KIND_MISMATCH);
+  CHECK(job->dispute().segment() == 1);
+  const XOnlyPubKey verifier = lt::TestKey(kVerifier).PublicKey();
+  CHECK(job->dispute().challenger() == std::string(verifier.begin(), verifier.end()));
+  CHECK(job->dispute().outcome() == jobs::v1::DISPUTE_OUTCOME_PROVIDER_SLASHED);
+  CHECK(job->dispute().recomputed_output_hash().size() == 32);  // the provider posted it
+  // Refunded in full: the buyer paid only its two transactions' fees (order, reveal).
+  CHECK(m.Balance(kBuyer) == buyer0 - 2 * kTxFee);
+  const std::string metrics = m.verifier_->metrics_address();
+  CHECK(ScrapeMetric(metrics, "probity_verifier_checks_failed_total") == "1");
+  CHECK(ScrapeMetric(metrics, "probity_verifier_checks_passed_total") ==
+        std::to_string(kSegments - 1));
+}
+
+}  // namespace
+}  // namespace probity::verifierd
