@@ -175,7 +175,7 @@ class Backend final {
 
   // "cpu" or "cuda".
   std::string_view name() const;
-  // For logs and benchmark records, e.g. "cpu: avx2+fma, 8 threads" or
+  // For logs and benchmark records, e.g. "cpu: avx2+fma, sha256 x16, 8 threads" or
   // "cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)".
   std::string Describe() const;
 
