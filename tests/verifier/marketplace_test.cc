@@ -18,6 +18,7 @@
 #include "probity/contracts/market.h"
 #include "probity/contracts/module_state.h"
 #include "probity/ledger/node_home.h"
+#include "probity/staking/v1/staking.pb.h"
 #include "probity/verifier/sampling.h"
 #include "probity/workloads/job_result.h"
 #include "probity/workloads/workloads.h"
@@ -33,6 +34,7 @@ using testing::ScrapeMetric;
 using testing::VerifierProcess;
 
 constexpr int kBuyer = 1, kProvider = 2, kVerifier = 3;
+constexpr int kDownVerifier = 4;   // bonded in the rotation, but no daemon runs for it
 constexpr uint32_t kSegments = 4;  // the job below: 16 steps, 4 per segment
 constexpr uint64_t kFee = 1000;    // the market's default verify_fee_per_sample
 constexpr uint64_t kPrice = 5;     // the provider's price per unit
@@ -67,8 +69,9 @@ workloads::JobSpec Spec() {
 
 class Market {
  public:
-  explicit Market(std::vector<std::string> provider_env = {}) {
-    REQUIRE(lt::InitHome(home_, {"--fund", lt::FundFlag(3, 10'000'000'000)}).ok());
+  // `attest_window`: blocks a verifier has to attest (0: the default).
+  explicit Market(std::vector<std::string> provider_env = {}, uint64_t attest_window = 0) {
+    REQUIRE(lt::InitHome(home_, {"--fund", lt::FundFlag(4, 10'000'000'000)}).ok());
     REQUIRE(provider::testing::WriteTestKey(home_, "provider", lt::TestKey(kProvider)).ok());
     REQUIRE(provider::testing::WriteTestKey(home_, "verifier", lt::TestKey(kVerifier)).ok());
     ledger::NodeHome h{home_};
@@ -83,6 +86,7 @@ class Market {
     jobs::v1::GenesisState jobs;
     *jobs.mutable_params() = contracts::Jobs::DefaultParams();
     jobs.mutable_params()->set_challenge_window_blocks(40);
+    if (attest_window != 0) jobs.mutable_params()->set_attest_window_blocks(attest_window);
     genesis.modules["jobs"] = contracts::ToGenesisJson(jobs);
     REQUIRE(ledger::WriteFileAtomically(h.genesis_file(), ledger::GenesisToJson(genesis)).ok());
 
@@ -240,6 +244,57 @@ TEST_CASE(
   CHECK(ScrapeMetric(metrics, "probity_verifier_checks_failed_total") == "1");
   CHECK(ScrapeMetric(metrics, "probity_verifier_checks_passed_total") ==
         std::to_string(kSegments - 1));
+}
+
+TEST_CASE(
+    "node, provider and verifier processes: a verifier that is down is replaced after its "
+    "attest window, and the job still settles verified") {
+  if (!HaveFashionMnist()) {
+    MESSAGE("Fashion-MNIST is not installed (dataset-fashion-mnist): skipped");
+    return;
+  }
+  Market m({}, /*attest_window=*/150);
+  // A second verifier with fifty times the running one's stake: the rotation (stake-weighted)
+  // almost always picks it first. It never runs.
+  client::TxSender down(m.client_, m.genesis_, lt::TestKey(kDownVerifier));
+  staking::v1::MsgBond bond;
+  bond.set_amount(100'000'000);
+  REQUIRE(down.Send(bond).ok());
+  staking::v1::MsgSetVerifier join;
+  join.set_enabled(true);
+  REQUIRE(down.Send(join).ok());
+  const XOnlyPubKey down_key = lt::TestKey(kDownVerifier).PublicKey();
+  const std::string down_account(down_key.begin(), down_key.end());
+  const XOnlyPubKey up_key = lt::TestKey(kVerifier).PublicKey();
+  const std::string up_account(up_key.begin(), up_key.end());
+
+  // Order until a job's first verifier is the one that is down (nearly always the first).
+  std::optional<Hash256> id;
+  for (int attempt = 0; attempt < 4 && !id; ++attempt) {
+    const Hash256 candidate = m.OrderAndReveal(Spec());
+    REQUIRE(
+        WaitFor([&] { return m.Job(candidate) && m.Job(candidate)->verifier().size() == 32; }, 30));
+    if (m.Job(candidate)->verifier() == down_account) {
+      id = candidate;
+    } else {
+      REQUIRE_MESSAGE(m.WaitState(candidate, jobs::v1::JOB_STATE_SETTLED, 90), m.Logs());
+    }
+  }
+  REQUIRE_MESSAGE(id.has_value(), "the down verifier was never picked");
+  const uint64_t down_stake0 = m.chain_->Stake(down_key)->bonded();
+
+  // The window passes: the down verifier is penalised and excluded, the running one is picked
+  // for round 2, checks the sample and attests.
+  REQUIRE_MESSAGE(m.WaitState(*id, jobs::v1::JOB_STATE_SETTLED, 120), m.Logs());
+  auto job = m.Job(*id);
+  REQUIRE(job);
+  CHECK(job->attested());
+  CHECK(job->verifier() == up_account);
+  CHECK(job->verifier_round() >= 2);
+  bool excluded = false;
+  for (const auto& v : job->excluded_verifiers()) excluded = excluded || v == down_account;
+  CHECK(excluded);
+  CHECK(m.chain_->Stake(down_key)->bonded() < down_stake0);
 }
 
 }  // namespace
