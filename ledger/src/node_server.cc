@@ -170,6 +170,8 @@ class NodeServer::Service final : public node::v1::Node::Service {
 
   grpc::Status StreamBlocks(grpc::ServerContext* ctx, const node::v1::StreamBlocksRequest* req,
                             grpc::ServerWriter<node::v1::GetBlockResponse>* writer) override {
+    StreamSlot slot(this);
+    if (!slot.held()) return slot.Refusal();
     uint64_t h = std::max<uint64_t>(1, req->from_height());
     while (!Done(ctx)) {
       if (h > node_->height()) {
@@ -187,6 +189,8 @@ class NodeServer::Service final : public node::v1::Node::Service {
 
   grpc::Status StreamEvents(grpc::ServerContext* ctx, const node::v1::StreamEventsRequest* req,
                             grpc::ServerWriter<node::v1::EventRecord>* writer) override {
+    StreamSlot slot(this);
+    if (!slot.held()) return slot.Refusal();
     std::set<std::string> types(req->types().begin(), req->types().end());
     const std::string& account = req->account();
     if (!account.empty() && !DecodeAddress(account).ok()) {
@@ -244,6 +248,26 @@ class NodeServer::Service final : public node::v1::Node::Service {
   }
 
  private:
+  // One of the config's max_streams places, held for the life of a stream.
+  class StreamSlot {
+   public:
+    explicit StreamSlot(Service* s) : s_(s) {
+      held_ = s_->open_streams_.fetch_add(1) < s_->node_->config().max_streams;
+    }
+    ~StreamSlot() { s_->open_streams_.fetch_sub(1); }
+    bool held() const { return held_; }
+    grpc::Status Refusal() const {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "too many open streams (max_streams = " +
+                              std::to_string(s_->node_->config().max_streams) + ")");
+    }
+
+   private:
+    Service* s_;
+    bool held_;
+  };
+  std::atomic<uint32_t> open_streams_{0};
+
   bool Done(grpc::ServerContext* ctx) const {
     return ctx->IsCancelled() || node_->stopping() || shutting_down.load();
   }

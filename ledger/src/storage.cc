@@ -66,8 +66,9 @@ Storage::~Storage() {
 
 Status Storage::WriteSynced(rocksdb::WriteBatch* batch) {
   if (writes_.fetch_add(1) + 1 == test_fail_write_at_) {
-    return Status::IOError("write block batch: injected failure (PROBITY_TEST_FAIL_BLOCK_WRITE_AT=" +
-                           std::to_string(test_fail_write_at_) + ")");
+    return Status::IOError(
+        "write block batch: injected failure (PROBITY_TEST_FAIL_BLOCK_WRITE_AT=" +
+        std::to_string(test_fail_write_at_) + ")");
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;
