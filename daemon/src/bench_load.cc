@@ -23,7 +23,8 @@
 //                             (RESOURCE_EXHAUSTED), the node stays up, answers Status and
 //                             commits at least half the offered rate during the abuse
 // Flags: --seconds N (default 600), --rate R (default 10000), --accounts N (default 4096),
-// --threads N (default 8), --check-seconds N (each check's duration; default 10).
+// --threads N (default 8), --check-seconds N (each check's duration; default 10), --quick (30 s
+// instead of 600 unless --seconds says otherwise).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
@@ -494,11 +495,13 @@ void Check(const Args& args, const std::string& name, bool ok,
 }
 
 int RunLoadBench(const Args& args) {
-  if (Status s = args.CheckKnown({"seconds", "rate", "accounts", "threads", "check-seconds"});
+  if (Status s =
+          args.CheckKnown({"seconds", "rate", "accounts", "threads", "check-seconds", "quick"});
       !s.ok()) {
     return Fail(args, s);
   }
-  auto seconds = args.GetU64("seconds", 600);
+  const bool quick = args.Has("quick");
+  auto seconds = args.GetU64("seconds", quick ? 30 : 600);
   auto rate = args.GetU64("rate", 10000);
   auto accounts = args.GetU64("accounts", 4096);
   auto threads = args.GetU64("threads", 8);
