@@ -45,6 +45,7 @@ TEST_CASE("node config: defaults round-trip, unknown keys and bad ranges are ref
   CHECK(c->listen == std::string(kDefaultListen));
   CHECK(c->block_interval_ms == 100);
   CHECK(c->max_streams == 1024);
+  CHECK(c->max_streams_per_client == 64);
   auto streams = ParseNodeConfig("[node]\nmax_streams = 3\n");
   REQUIRE(streams.ok());
   CHECK(streams->max_streams == 3);
