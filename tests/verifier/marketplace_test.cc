@@ -8,15 +8,14 @@
 // refunded in full.
 #include <doctest/doctest.h>
 
-#include <filesystem>
 #include <thread>
 
+#include "market_harness.h"
 #include "node_harness.h"
 #include "probity/client/chain.h"
 #include "probity/client/provider_client.h"
 #include "probity/contracts/jobs.h"
 #include "probity/contracts/market.h"
-#include "probity/contracts/module_state.h"
 #include "probity/ledger/node_home.h"
 #include "probity/staking/v1/staking.pb.h"
 #include "probity/verifier/sampling.h"
@@ -33,17 +32,15 @@ using provider::testing::ProviderProcess;
 using testing::ScrapeMetric;
 using testing::VerifierProcess;
 
-constexpr int kBuyer = 1, kProvider = 2, kVerifier = 3;
-constexpr int kDownVerifier = 4;   // bonded in the rotation, but no daemon runs for it
-constexpr uint32_t kSegments = 4;  // the job below: 16 steps, 4 per segment
-constexpr uint64_t kFee = 1000;    // the market's default verify_fee_per_sample
-constexpr uint64_t kPrice = 5;     // the provider's price per unit
-constexpr uint64_t kTxFee = 1;     // the genesis' min_fee
-
-bool HaveFashionMnist() {
-  return std::filesystem::exists(std::string(workloads::kFashionMnistDir) +
-                                 "/train-images-idx3-ubyte.gz");
-}
+using testing::HaveFashionMnist;
+using testing::kBuyer;
+using testing::kProvider;
+using testing::kVerifier;
+constexpr int kDownVerifier = 4;  // bonded in the rotation, but no daemon runs for it
+constexpr uint32_t kSegments = testing::kTinySegments;
+constexpr uint64_t kFee = 1000;  // the market's default verify_fee_per_sample
+constexpr uint64_t kPrice = testing::kProviderPrice;
+constexpr uint64_t kTxFee = 1;  // the genesis' min_fee
 
 template <typename Pred>
 bool WaitFor(Pred pred, int seconds) {
@@ -58,11 +55,7 @@ bool WaitFor(Pred pred, int seconds) {
 // The chain re-executes disputed segments with Fashion-MNIST proper, and so does the verifier:
 // the job trains on it.
 workloads::JobSpec Spec() {
-  auto spec = workloads::ParseJobSpec(
-      "kind = \"train-classifier\"\ndataset = \"fashion-mnist-train\"\nexamples = 512\n"
-      "architecture = \"mlp\"\nhidden = [32]\noptimizer = \"sgd-momentum\"\n"
-      "learning_rate = 0.05\nlearning_rate_decay = 1\nmomentum = 0.9\nbatch_size = 32\n"
-      "epochs = 1\nseed = 9\nsteps_per_segment = 4\naugment = \"none\"\n");
+  auto spec = testing::TinyTrainSpec();
   REQUIRE_MESSAGE(spec.ok(), spec.status().ToString());
   return *spec;
 }
@@ -71,25 +64,12 @@ class Market {
  public:
   // `attest_window`: blocks a verifier has to attest (0: the default).
   explicit Market(std::vector<std::string> provider_env = {}, uint64_t attest_window = 0) {
-    REQUIRE(lt::InitHome(home_, {"--fund", lt::FundFlag(4, 10'000'000'000)}).ok());
-    REQUIRE(provider::testing::WriteTestKey(home_, "provider", lt::TestKey(kProvider)).ok());
-    REQUIRE(provider::testing::WriteTestKey(home_, "verifier", lt::TestKey(kVerifier)).ok());
-    ledger::NodeHome h{home_};
     // Windows are counted in blocks: empty blocks keep the chain moving, and the challenge
     // window before settlement is shortened from its default of 600 blocks.
-    auto config = ledger::ReadFileToString(h.config_file()).value();
-    const std::string never = "empty_block_interval_ms = 0";
-    REQUIRE(config.find(never) != std::string::npos);
-    config.replace(config.find(never), never.size(), "empty_block_interval_ms = 20");
-    REQUIRE(ledger::WriteFileAtomically(h.config_file(), config).ok());
-    auto genesis = ledger::LoadGenesisFile(h.genesis_file()).value();
-    jobs::v1::GenesisState jobs;
-    *jobs.mutable_params() = contracts::Jobs::DefaultParams();
-    jobs.mutable_params()->set_challenge_window_blocks(40);
-    if (attest_window != 0) jobs.mutable_params()->set_attest_window_blocks(attest_window);
-    genesis.modules["jobs"] = contracts::ToGenesisJson(jobs);
-    REQUIRE(ledger::WriteFileAtomically(h.genesis_file(), ledger::GenesisToJson(genesis)).ok());
-
+    const Status prepared = testing::PrepareMarketHome(
+        home_, {.funded_accounts = 4, .attest_window_blocks = attest_window});
+    REQUIRE_MESSAGE(prepared.ok(), prepared.ToString());
+    ledger::NodeHome h{home_};
     auto node = lt::NodeProcess::Start(home_, {"--block-interval-ms", "20"});
     REQUIRE_MESSAGE(node.ok(), node.status().ToString());
     node_ = std::move(node).value();
@@ -101,13 +81,9 @@ class Market {
     auto v = VerifierProcess::Start(home_, "verifier", node_->address());
     REQUIRE_MESSAGE(v.ok(), v.status().ToString());
     verifier_ = std::move(v).value();
-    auto p =
-        ProviderProcess::Start(home_,
-                               {"--key", "provider", "--node", node_->address(), "--listen",
-                                "127.0.0.1:" + std::to_string(provider::testing::FreePort()),
-                                "--backend", "cpu", "--capacity", "1", "--price",
-                                "train-classifier=" + std::to_string(kPrice), "--bond", "2000000"},
-                               provider_env);
+    auto p = ProviderProcess::Start(
+        home_, testing::MarketProviderArgs(node_->address(), provider::testing::FreePort()),
+        provider_env);
     REQUIRE_MESSAGE(p.ok(), p.status().ToString());
     provider_ = std::move(p).value();
   }
@@ -136,20 +112,10 @@ class Market {
     REQUIRE(WaitFor([&] { return Balance(kProvider) < 10'000'000'000 - 2'000'000; }, 30));
     verifier::Secret secret{};
     secret[0] = 7;
-    market::v1::MsgPlaceOrder m;
-    m.set_kind(market::v1::JOB_KIND_TRAIN_CLASSIFIER);
-    const Hash256 input = workloads::JobInputHash(spec);
-    m.set_input_hash(std::string(input.begin(), input.end()));
     units_ = *workloads::JobUnits(spec);
-    m.set_units(units_);
-    m.set_max_price_per_unit(10);
-    m.set_verification_level(kSegments);
-    m.set_deadline_blocks(5000);
-    const Hash256 commitment = verifier::SecretCommitment(secret);
-    m.set_secret_commitment(std::string(commitment.begin(), commitment.end()));
-    m.set_on_timeout(market::v1::TIMEOUT_ACTION_REFUND);
     // The provider's offer may still be on its way: the order rests in the book until then.
-    m.set_expires_at(*chain_->Height() + 20000);
+    const market::v1::MsgPlaceOrder m = testing::TrainOrder(
+        spec, secret, kSegments, /*deadline_blocks=*/5000, *chain_->Height() + 20000);
     auto sent = buyer_->Send(m);
     REQUIRE_MESSAGE(sent.ok(), sent.status().ToString());
     const Hash256 id = contracts::Market::OrderId(sent->tx_id);
