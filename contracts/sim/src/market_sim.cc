@@ -307,13 +307,16 @@ class Simulation {
         happened.emplace_back(e.type(), id);
       }
     }
+    // Restaking first: its transactions then run before anything else the account sends in
+    // the next block (an opening that gets it slashed again, say), so that its offer is
+    // refreshed while the stake is whole.
+    if (c_.restake) {
+      for (int a : slashed) PROBITY_RETURN_IF_ERROR(Restake(a));
+    }
     for (const auto& [type, id] : happened) {
       auto it = live_.find(id);
       if (it == live_.end()) return Status::Internal("an event of an unknown job");
       PROBITY_RETURN_IF_ERROR(OnEvent(type, id, it->second, result_.jobs[index_.at(id)]));
-    }
-    if (c_.restake) {
-      for (int a : slashed) PROBITY_RETURN_IF_ERROR(Restake(a));
     }
     return Status::OK();
   }
@@ -351,10 +354,14 @@ class Simulation {
       PROBITY_ASSIGN_OR_RETURN(auto job, J(id));
       rec.sample.assign(job.sample().begin(), job.sample().end());
       rec.verifier = IndexOfField(job.verifier());
-      if (rec.verifier < result_.first_verifier || rec.verifier >= result_.first_buyer) {
+      // The buyer checks its own job when no verifier is eligible (the only one slashed below
+      // the minimum, say); it re-executes like an honest verifier.
+      if (rec.verifier != l.buyer &&
+          (rec.verifier < result_.first_verifier || rec.verifier >= result_.first_buyer)) {
         return Status::Internal("a job sampled for an account that is not a verifier");
       }
-      rec.lazy_verifier = rec.verifier >= result_.first_lazy_verifier;
+      rec.lazy_verifier =
+          rec.verifier >= result_.first_lazy_verifier && rec.verifier < result_.first_buyer;
       PROBITY_ASSIGN_OR_RETURN(auto msg, Attest(id, job, l, rec));
       PROBITY_ASSIGN_OR_RETURN(Bytes t, chain_->Tx(rec.verifier, kMsgAttest, msg));
       next_.push_back(std::move(t));

@@ -160,6 +160,7 @@ Result<Bytes> SimChain::Tx(int signer, std::string_view type_url,
   f.msg_type_url = std::string(type_url);
   std::string v = ledger::SerializeCanonical(msg);
   f.msg_value.assign(v.begin(), v.end());
+  f.aux_rand.emplace();  // zeros: the same transactions, ids and samples in every run
   return ledger::BuildSignedTx(Key(signer), f);
 }
 

@@ -104,7 +104,7 @@ struct JobRecord {
   // cannot open validly): the made-up ones, or all for replay, other model and withholding.
   std::set<uint64_t> bad;
   std::vector<uint64_t> sample;
-  int verifier = 0;
+  int verifier = 0;  // who attested last: a verifier, or the buyer when none was eligible
   bool lazy_verifier = false;
   std::optional<uint64_t> audited;  // the segment the auditor challenged
   jobs::v1::JobState end = jobs::v1::JOB_STATE_UNSPECIFIED;

@@ -5,7 +5,9 @@
 // checked after every block.
 //
 // Accounts: account i (1..accounts) has the key Key(i), funded at genesis with `balance`; the
-// keys are ledger::testing::TestKey's sequence, so that tests can mix the two.
+// keys are ledger::testing::TestKey's sequence, so that tests can mix the two. Transactions are
+// signed with fixed BIP-340 auxiliary randomness, so the same calls give the same transaction
+// ids (and order ids, job ids and samples) in every run.
 //
 // Invariants (CheckInvariants; docs/protocol.md section 6): the sum of all balances is the
 // genesis supply; the market holds exactly the open orders' escrow; the jobs module holds
