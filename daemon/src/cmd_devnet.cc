@@ -332,10 +332,6 @@ int RunDevnet(const Args& args) {
   if (!buyer_key.ok()) return Fail(args, buyer_key.status());
   buyer::Buyer buyer(root, client, setup->genesis, std::move(*buyer_key));
   client::ChainReader& chain = buyer.chain();
-  for (auto& p : parties) {
-    auto b = chain.Balance(p.key);
-    p.before = b.ok() ? *b : 0;
-  }
 
   // Wait until the provider's offer and the verifier's stake are on chain.
   for (int i = 0;; ++i) {
@@ -356,6 +352,10 @@ int RunDevnet(const Args& args) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   say("  offer posted, verifier bonded\n");
+  for (auto& p : parties) {
+    auto b = chain.Balance(p.key);
+    p.before = b.ok() ? *b : 0;
+  }
 
   std::vector<JobReport> reports;
   auto run_job = [&](const buyer::JobRequest& req,

@@ -38,6 +38,7 @@ Result<std::unique_ptr<buyer::Buyer>> OpenBuyer(const Args& args) {
   PROBITY_ASSIGN_OR_RETURN(SecretKey key, LoadNamedKey(home.root, args.GetOr("key", "buyer")));
   std::shared_ptr<const ledger::NodeClient> node(std::move(setup.client));
   auto b = std::make_unique<buyer::Buyer>(home.root, node, setup.genesis, std::move(key));
+  InstallSelfVerifier(*b);
   return b;
 }
 

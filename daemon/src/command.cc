@@ -34,6 +34,7 @@ Result<Args> Args::Parse(const std::vector<std::string>& words,
         value = "true";
       }
       a.flags_[name] = value;
+      a.all_[name].push_back(value);
     } else {
       a.positional_.push_back(w);
     }
@@ -45,6 +46,11 @@ std::optional<std::string> Args::Get(const std::string& name) const {
   auto it = flags_.find(name);
   if (it == flags_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::GetAll(const std::string& name) const {
+  auto it = all_.find(name);
+  return it == all_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string Args::GetOr(const std::string& name, const std::string& dflt) const {

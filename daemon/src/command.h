@@ -26,7 +26,10 @@ class Args {
                             const std::vector<std::string>& bool_flags);
 
   bool Has(const std::string& name) const { return flags_.count(name) > 0; }
+  // The last value of a flag given more than once.
   std::optional<std::string> Get(const std::string& name) const;
+  // Every value of a repeatable flag, in command-line order (empty when absent).
+  std::vector<std::string> GetAll(const std::string& name) const;
   std::string GetOr(const std::string& name, const std::string& dflt) const;
   // kInvalidArgument "missing --name" if absent.
   Result<std::string> Require(const std::string& name) const;
@@ -39,6 +42,7 @@ class Args {
 
  private:
   std::map<std::string, std::string> flags_;
+  std::map<std::string, std::vector<std::string>> all_;
   std::vector<std::string> positional_;
 };
 

@@ -9,6 +9,8 @@
 #include "probity/ledger/node_home.h"
 #include "probity/primitives/bech32m.h"
 #include "probity/primitives/hex.h"
+#include "probity/verifierd/verifierd.h"
+#include "probity/workloads/backend.h"
 #include "probity/workloads/dataset.h"
 #include "probity/workloads/model.h"
 #include "probity/workloads/workloads.h"
@@ -173,6 +175,23 @@ Result<buyer::JobRequest> RequestFromArgs(const Args& args) {
   PROBITY_ASSIGN_OR_RETURN(r.deadline_blocks, args.GetU64("deadline-blocks", 0));
   if (auto label = args.Get("label")) r.label = *label;
   return r;
+}
+
+void InstallSelfVerifier(buyer::Buyer& b) {
+  // One cpu backend for the process's self-verifications (a Buyer is used by one thread).
+  auto created = workloads::CreateBackend("cpu", {});
+  std::shared_ptr<workloads::Backend> backend;
+  if (created.ok()) backend = std::move(*created);
+  buyer::Buyer* buyer = &b;
+  b.set_self_verifier([buyer, backend](const jobs::v1::Job& job) -> Result<jobs::v1::MsgAttest> {
+    if (!backend) return Status::Unavailable("no cpu backend");
+    verifierd::FetchPolicy fetch;
+    fetch.max_wait = std::chrono::seconds(20);
+    verifierd::Reexecutor re;
+    re.backend = backend.get();
+    re.catalog = &workloads::DataCatalog::Default();
+    return verifierd::AttestSampledJob(buyer->chain(), buyer->key(), job, fetch, re);
+  });
 }
 
 XOnlyPubKey ToKey(const std::string& b) {

@@ -27,6 +27,10 @@ Result<workloads::Tensor> LoadImages(const std::string& path, uint64_t count);
 Result<buyer::JobRequest> InferRequest(const Bytes& model_file, const workloads::Tensor& images,
                                        uint32_t slice_size);
 
+// Makes `b` able to verify its own jobs (--self-verify): the verifier's check, on the cpu
+// backend, with the system's data sets.
+void InstallSelfVerifier(buyer::Buyer& b);
+
 std::string JobViewJson(const buyer::JobView& v);
 XOnlyPubKey ToKey(const std::string& bytes32);
 Hash256 ToHash(const std::string& bytes32);

@@ -273,7 +273,10 @@ Result<JobView> Buyer::Advance(const Hash256& job_id) {
       v.note = "the provider computes";
     }
   } else if (job.state() == JobState::JOB_STATE_COMMITTED) {
-    if (!job.revealed() && !record.revealed()) {
+    // The seed uses the hash of block commit_height + 1, known from the block after it.
+    auto height = reader_.Height();
+    if (!job.revealed() && !record.revealed() &&
+        !(height.ok() && *height < job.commit_height() + 1)) {
       jobs::v1::MsgReveal reveal;
       reveal.set_job_id(job.id());
       reveal.set_secret(record.secret());

@@ -74,6 +74,8 @@ std::vector<std::string> AvailableBackends() {
   return names;
 }
 
+std::vector<CudaDeviceInfo> ListCudaDevices() { return internal::ListCudaDevicesImpl(); }
+
 Backend::Backend(std::unique_ptr<BackendImpl> impl) : impl_(std::move(impl)) {}
 Backend::~Backend() = default;
 

@@ -109,5 +109,7 @@ Result<std::unique_ptr<BackendImpl>> CreateCudaBackendImpl(const BackendOptions&
 // OK when CreateCudaBackendImpl could succeed (a CUDA build and at least one device), else
 // kUnsupported with the reason. Cheap: creates no context.
 Status CudaAvailability();
+// ListCudaDevices of this build (empty without CUDA).
+std::vector<CudaDeviceInfo> ListCudaDevicesImpl();
 
 }  // namespace probity::workloads::internal

@@ -11,6 +11,8 @@ Status CudaAvailability() {
       "PROBITY_ENABLE_CUDA was off when it was configured)");
 }
 
+std::vector<CudaDeviceInfo> ListCudaDevicesImpl() { return {}; }
+
 Result<std::unique_ptr<BackendImpl>> CreateCudaBackendImpl(const BackendOptions&) {
   return CudaAvailability();
 }

@@ -106,6 +106,7 @@ struct JobRun::Impl {
   // train
   std::shared_ptr<const Dataset> data;
   uint64_t checkpoint_every = 1;
+  std::optional<uint64_t> corrupt_segment;    // RunOptions::corrupt_segment (TEST ONLY)
   std::map<uint64_t, TensorMap> checkpoints;  // state at the start of segment k·checkpoint_every
   TensorMap model;
   // infer
@@ -126,6 +127,11 @@ const Tensor& JobRun::logits() const { return impl_->logits; }
 
 namespace {
 
+Status Stopped(uint64_t done, uint64_t n) {
+  return Status::Unavailable("the run was stopped after " + std::to_string(done) + " of " +
+                             std::to_string(n) + " segments");
+}
+
 Status RunTrain(JobRun::Impl& run, const JobInputs& inputs, Backend& backend,
                 const RunOptions& options) {
   const TrainSpec& spec = run.spec.train;
@@ -139,12 +145,14 @@ Status RunTrain(JobRun::Impl& run, const JobInputs& inputs, Backend& backend,
   run.records.reserve(n);
   Hash256 prev = j;
   for (uint64_t i = 0; i < n; ++i) {
+    if (options.should_stop && options.should_stop()) return Stopped(i, n);
     if (i > 0 && i % run.checkpoint_every == 0) {
       auto t0 = std::chrono::steady_clock::now();
       PROBITY_ASSIGN_OR_RETURN(run.checkpoints[i], runner->DownloadState());
       run.timings.checkpoint_seconds += Seconds(t0);
     }
     PROBITY_RETURN_IF_ERROR(runner->RunSegment(i));
+    if (run.corrupt_segment == i) PROBITY_RETURN_IF_ERROR(runner->FlipParameterBit());
     auto t0 = std::chrono::steady_clock::now();
     PROBITY_ASSIGN_OR_RETURN(Hash256 out, runner->SegmentOutputHash(i));
     run.records.push_back({i, prev, out});
@@ -190,10 +198,15 @@ Status RunInfer(JobRun::Impl& run, const JobInputs& inputs, Backend& backend,
                            Tensor::Zeros(DType::kF32, {int64_t{spec.count}, kNumClasses}));
   Hash256 prev = run.commitment.job_input_hash;
   for (uint64_t i = 0; i < n; ++i) {
+    if (options.should_stop && options.should_stop()) return Stopped(i, n);
     const uint64_t begin = i * spec.slice_size, len = SliceLength(spec, i);
     PROBITY_ASSIGN_OR_RETURN(Tensor slice, internal::ImageSlice(run.images, begin, begin + len));
     Tensor labels, logits;
     PROBITY_ASSIGN_OR_RETURN(Hash256 out, runner->RunSlice(i, prev, slice, &labels, &logits));
+    if (run.corrupt_segment == i) {
+      logits.mutable_bytes()[0] ^= 0x01;  // the lowest mantissa bit of the first logit
+      out = internal::InferOutputHash(prev, i, TensorHash(labels), TensorHash(logits));
+    }
     auto t0 = std::chrono::steady_clock::now();
     run.records.push_back({i, prev, out});
     prev = out;
@@ -220,6 +233,7 @@ Result<std::unique_ptr<JobRun>> RunJob(const JobSpec& spec, const JobInputs& inp
   impl->spec = spec;
   impl->spec_bytes = EncodeJobSpec(spec);
   impl->checkpoint_every = options.checkpoint_every;
+  impl->corrupt_segment = options.corrupt_segment;
   impl->commitment.job_input_hash = JobInputHash(spec);
   if (spec.kind == JobKind::kTrainClassifier) {
     PROBITY_RETURN_IF_ERROR(RunTrain(*impl, inputs, backend, options));
@@ -265,7 +279,10 @@ Result<Opening> JobRun::Open(uint64_t index, Backend& backend) const {
     } else {
       PROBITY_RETURN_IF_ERROR(runner->LoadState(run.checkpoints.at(from)));
     }
-    for (uint64_t s = from; s < index; ++s) PROBITY_RETURN_IF_ERROR(runner->RunSegment(s));
+    for (uint64_t s = from; s < index; ++s) {
+      PROBITY_RETURN_IF_ERROR(runner->RunSegment(s));
+      if (run.corrupt_segment == s) PROBITY_RETURN_IF_ERROR(runner->FlipParameterBit());
+    }
     PROBITY_ASSIGN_OR_RETURN(o.tensors, runner->DownloadState());
     const Hash256 h =
         TrainStateHash(run.commitment.job_input_hash, index * spec.steps_per_segment, o.tensors);

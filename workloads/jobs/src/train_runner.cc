@@ -151,6 +151,17 @@ Result<Hash256> TrainRunner::SegmentOutputHash(uint64_t segment) {
   return TrainStateHashFromChunks(job_input_hash_, (segment + 1) * spec_.steps_per_segment, named);
 }
 
+Status TrainRunner::FlipParameterBit() {
+  PROBITY_ASSIGN_OR_RETURN(TensorMap state, DownloadState());
+  // Parameters are the names without a slot prefix ("fc0.bias", not "adam_m/fc0.bias").
+  for (auto& [name, tensor] : state) {
+    if (name.find('/') != std::string::npos || tensor.numel() == 0) continue;
+    tensor.mutable_bytes()[0] ^= 0x01;  // little-endian f32: the lowest mantissa bit
+    return net_->LoadState(state, false);
+  }
+  return Status::Internal("the training state has no parameter to perturb");
+}
+
 Result<TensorMap> TrainRunner::DownloadState() { return net_->Download(net_->StateTensors()); }
 Result<TensorMap> TrainRunner::DownloadModel() { return net_->Download(net_->ParameterTensors()); }
 

@@ -45,6 +45,9 @@ class TrainRunner {
   // last segment. Computed on the backend.
   Result<Hash256> SegmentOutputHash(uint64_t segment);
 
+  // RunOptions::corrupt_segment's perturbation of the loaded state (TEST ONLY).
+  Status FlipParameterBit();
+
   Result<TensorMap> DownloadState();
   Result<TensorMap> DownloadModel();
 

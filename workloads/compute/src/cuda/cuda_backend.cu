@@ -367,6 +367,29 @@ Status CudaAvailability() {
   return Status::OK();
 }
 
+std::vector<CudaDeviceInfo> ListCudaDevicesImpl() {
+  std::vector<CudaDeviceInfo> devices;
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // no driver or no device: clear the sticky error, report none
+    return devices;
+  }
+  for (int i = 0; i < count; ++i) {
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {
+      cudaGetLastError();
+      continue;
+    }
+    devices.push_back({.index = i,
+                       .name = prop.name,
+                       .memory_bytes = static_cast<uint64_t>(prop.totalGlobalMem),
+                       .multiprocessors = prop.multiProcessorCount,
+                       .compute_major = prop.major,
+                       .compute_minor = prop.minor});
+  }
+  return devices;
+}
+
 Result<std::unique_ptr<BackendImpl>> CreateCudaBackendImpl(const BackendOptions& options) {
   PROBITY_RETURN_IF_ERROR(CudaAvailability());
   int count = 0;

@@ -67,6 +67,7 @@ class Buyer {
 
   const XOnlyPubKey& account() const { return sender_.account(); }
   client::ChainReader& chain() { return reader_; }
+  const SecretKey& key() const { return key_; }
   void set_self_verifier(SelfVerifier v) { self_verifier_ = std::move(v); }
 
   // Validates the request (spec, inputs matching it, units from the cost model), writes the

@@ -110,6 +110,20 @@ Result<std::unique_ptr<Backend>> CreateBackend(std::string_view name,
 // The backends CreateBackend would create on this machine now ("cpu" always first).
 std::vector<std::string> AvailableBackends();
 
+// A CUDA device as the runtime reports it (cudaGetDeviceProperties).
+struct CudaDeviceInfo {
+  int index = 0;  // BackendOptions::cuda_device
+  std::string name;
+  uint64_t memory_bytes = 0;  // total global memory
+  int multiprocessors = 0;
+  int compute_major = 0;
+  int compute_minor = 0;
+};
+// The CUDA devices of this machine, in device order. Empty in a build without CUDA, or when the
+// driver or the devices are missing (never an error: "no GPU" is an answer, and the caller
+// serves on `cpu`). Creates no context.
+std::vector<CudaDeviceInfo> ListCudaDevices();
+
 struct GemmOptions {
   bool transpose_a = false;  // A is stored [K, M] and used as its transpose
   bool transpose_b = false;  // B is stored [N, K] and used as its transpose

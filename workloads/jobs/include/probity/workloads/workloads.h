@@ -140,6 +140,18 @@ struct RunOptions {
   uint64_t checkpoint_every = 64;
   // Called after each segment with (segments done, segment count); may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
+  // TEST ONLY: a provider that cheats once, for the fault tests of the provider and the
+  // verifier (the provider's PROBITY_TEST_PROVIDER_FAULT=corrupt-segment:I). Segment
+  // `corrupt_segment` is computed, then perturbed before its output hash is taken (training:
+  // the lowest mantissa bit of the first element of the first parameter tensor in bytewise
+  // name order; inference: that bit of the slice's first logit), and the run carries on from
+  // the perturbed value. Every other record stays consistent, so that segment alone
+  // re-executes to another hash. JobRun::Open replays the same perturbation, so the openings
+  // agree with the trace. An index past the last segment changes nothing.
+  std::optional<uint64_t> corrupt_segment;
+  // Asked before each segment; when it returns true the run stops there and RunJob returns
+  // kUnavailable (a daemon shutting down, a job the chain expired). May be empty.
+  std::function<bool()> should_stop;
 };
 
 struct JobTimings {
