@@ -17,10 +17,13 @@ target_include_directories(probity_jobs PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/jobs/
 target_link_libraries(probity_jobs PUBLIC probity_market probity_verifier)
 
 if(PROBITY_BUILD_TESTS)
-  # Test helpers only: a chain with the marketplace modules and its invariants.
+  # Test helpers only: the doctest front of the simulation chain (sim/) and of the simulated
+  # providers (verifier/sim/).
   add_library(probity_marketplace_testing STATIC tests/marketplace_harness.cc)
-  target_include_directories(probity_marketplace_testing PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/tests)
-  target_link_libraries(probity_marketplace_testing PUBLIC probity_jobs probity_ledger_testing)
+  target_include_directories(probity_marketplace_testing PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/tests
+                             ${PROJECT_SOURCE_DIR}/verifier/tests)
+  target_link_libraries(probity_marketplace_testing PUBLIC probity_marketsim probity_jobs
+                        probity_ledger_testing)
 
   probity_add_test(NAME staking_test LABEL unit SOURCES tests/staking_test.cc
                    LIBS probity_marketplace_testing)
@@ -33,10 +36,7 @@ if(PROBITY_BUILD_TESTS)
   probity_add_test(NAME marketplace_genesis_test LABEL unit
                    SOURCES tests/marketplace_genesis_test.cc LIBS probity_marketplace_testing)
   probity_add_test(NAME simulation_test LABEL integration SOURCES tests/simulation_test.cc
-                   LIBS probity_marketplace_testing)
+                   LIBS probity_marketsim)
   probity_add_test(NAME simulation_slow_test LABEL slow SOURCES tests/simulation_slow_test.cc
-                   LIBS probity_marketplace_testing)
-  foreach(t jobs_test simulation_test simulation_slow_test)
-    target_include_directories(${t} PRIVATE ${PROJECT_SOURCE_DIR}/verifier/tests)
-  endforeach()
+                   LIBS probity_marketsim)
 endif()

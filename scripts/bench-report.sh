@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/benchmarks.md from every registered `probity bench` suite, run once each
-# on this machine. BENCH_FLAGS (e.g. --quick) is passed to every suite. On a GPU machine,
+# on this machine (and the table of docs/security.md from the adversarial suite's lines).
+# BENCH_FLAGS (e.g. --quick) is passed to every suite. On a GPU machine,
 # BACKEND=cuda runs the workloads suite on the cuda backend (cuBLAS/cuBLASLt ratios, CNN
 # accuracy, steps/s); the report names the GPU.
 set -euo pipefail
@@ -25,3 +26,8 @@ for s in $suites; do
 done
 python3 scripts/bench_report.py docs/benchmarks.md "$machine" < "$tmp"
 echo "bench-report: wrote docs/benchmarks.md" >&2
+# The adversarial suite's table also stands in docs/security.md: the same run's figures.
+if grep -q '"suite":"adversarial"' "$tmp"; then
+  python3 scripts/security_table.py docs/security.md "$machine" < "$tmp"
+  echo "bench-report: wrote docs/security.md" >&2
+fi

@@ -11,7 +11,11 @@ shown with the figure.
 """
 import datetime
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from security_table import adversarial_table  # noqa: E402
 
 ANCHOR_KEYS = ("baseline_name", "baseline", "peak_gflops", "anchor", "ratio", "target")
 
@@ -60,6 +64,16 @@ def main():
                   "the bitwise CPU-vs-CUDA harness).", ""]
     suite = None
     for r in rows:
+        if r["suite"] == "adversarial":
+            # One table of its own (docs/security.md explains it): detection and profit per
+            # strategy beside the theory and the honest providers of the same market.
+            if suite != "adversarial":
+                suite = "adversarial"
+                lines += ["", "## adversarial", "",
+                          "Detection of each cheating strategy beside 1 − (1 − f)^k, and its "
+                          "profit beside honest work in the same market (docs/security.md).", ""]
+                lines += adversarial_table([x for x in rows if x["suite"] == "adversarial"])
+            continue
         if r["suite"] != suite:
             suite = r["suite"]
             lines += ["", f"## {suite}", "", "| figure | value | anchor (same run) | details |",

@@ -119,8 +119,9 @@ Result<Bytes> BuildSignedTx(const SecretKey& signer, const TxFields& f) {
   body.mutable_msg()->set_value(f.msg_value.data(), f.msg_value.size());
   body.set_memo(f.memo);
   std::string body_bytes = SerializeCanonical(body);
-  PROBITY_ASSIGN_OR_RETURN(SchnorrSig sig,
-                           signer.Sign(TaggedHash(kTxSignatureTag, AsBytes(body_bytes))));
+  const Hash256 sighash = TaggedHash(kTxSignatureTag, AsBytes(body_bytes));
+  PROBITY_ASSIGN_OR_RETURN(
+      SchnorrSig sig, f.aux_rand ? signer.SignWithAux(sighash, *f.aux_rand) : signer.Sign(sighash));
   types::v1::SignedTx stx;
   stx.set_body(body_bytes);
   stx.set_signature(sig.data(), sig.size());

@@ -124,7 +124,9 @@ Status ClassifierNet::LoadState(const TensorMap& state, bool zero_slots) {
     DeviceTensor& dst = is_slot ? slots_.at(name) : params_.at(name);
     PROBITY_RETURN_IF_ERROR(backend_.Upload(&dst, it->second));
   }
-  for (const auto& [name, t] : state) {
+  for (const auto& entry : state) {
+    // A named variable, not a structured binding: Clang 14 cannot capture those.
+    const std::string& name = entry.first;
     bool known =
         std::any_of(shapes.begin(), shapes.end(), [&](const auto& s) { return s.first == name; });
     if (!known) return Status::InvalidArgument("unexpected state tensor " + name);

@@ -107,7 +107,9 @@ Result<ClassifierArch> ArchitectureOf(const TensorMap& model) {
     }
   }
   if (model.size() != expected.size()) {
-    for (const auto& [name, t] : model) {
+    for (const auto& entry : model) {
+      // A named variable, not a structured binding: Clang 14 cannot capture those.
+      const std::string& name = entry.first;
       bool known = std::any_of(expected.begin(), expected.end(),
                                [&](const auto& e) { return e.first == name; });
       if (!known) return bad("unexpected tensor " + name);

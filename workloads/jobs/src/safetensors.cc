@@ -20,20 +20,31 @@ constexpr int kMaxDepth = 3;
 
 // ---- a strict JSON subset: objects, arrays, strings, unsigned integers --------------------
 
+struct JsonMember;
+
 struct Json {
   enum class Kind { kObject, kArray, kString, kNumber } kind = Kind::kNumber;
-  std::vector<std::pair<std::string, Json>> members;  // object, in file order
-  std::vector<Json> items;                            // array
+  // A named member type, not std::pair<std::string, Json>: instantiating that pair while Json
+  // is being completed is refused by Clang with libstdc++.
+  std::vector<JsonMember> members;  // object, in file order
+  std::vector<Json> items;          // array
   std::string str;
   uint64_t number = 0;
 
-  const Json* Find(const std::string& key) const {
-    for (const auto& [k, v] : members) {
-      if (k == key) return &v;
-    }
-    return nullptr;
-  }
+  const Json* Find(const std::string& key) const;
 };
+
+struct JsonMember {
+  std::string key;
+  Json value;
+};
+
+const Json* Json::Find(const std::string& key) const {
+  for (const auto& [k, v] : members) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
 
 class JsonParser {
  public:
@@ -96,7 +107,7 @@ class JsonParser {
       if (j.Find(key)) return Error("duplicate key \"" + key + "\"");
       if (!Eat(':')) return Error("expected ':'");
       PROBITY_ASSIGN_OR_RETURN(Json v, Value(depth));
-      j.members.emplace_back(std::move(key), std::move(v));
+      j.members.push_back({std::move(key), std::move(v)});
       if (Eat('}')) return j;
       if (!Eat(',')) return Error("expected ',' or '}'");
     }

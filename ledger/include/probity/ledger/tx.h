@@ -19,7 +19,9 @@
 // Thread-safety: all functions are pure and may be called from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -101,6 +103,9 @@ struct TxFields {
   std::string msg_type_url;
   Bytes msg_value;
   std::string memo;
+  // BIP-340 auxiliary randomness; fresh from the OS CSPRNG when empty. Fixed only where the
+  // same transactions must come out of every run (a seeded simulation).
+  std::optional<std::array<uint8_t, 32>> aux_rand;
 };
 Result<Bytes> BuildSignedTx(const SecretKey& signer, const TxFields& fields);
 
