@@ -10,6 +10,7 @@
 #include <set>
 
 #include "probity/ledger/canonical_proto.h"
+#include "probity/ledger/grpc_status.h"
 #include "probity/node/v1/node.grpc.pb.h"
 #include "probity/primitives/bech32m.h"
 #include "probity/primitives/hex.h"
@@ -18,51 +19,6 @@
 
 namespace probity::ledger {
 namespace {
-
-grpc::Status ToGrpc(const ::probity::Status& s) {
-  grpc::StatusCode c = grpc::StatusCode::INTERNAL;
-  switch (s.code()) {
-    case Code::kOk:
-      return grpc::Status::OK;
-    case Code::kInvalidArgument:
-      c = grpc::StatusCode::INVALID_ARGUMENT;
-      break;
-    case Code::kNotFound:
-      c = grpc::StatusCode::NOT_FOUND;
-      break;
-    case Code::kAlreadyExists:
-      c = grpc::StatusCode::ALREADY_EXISTS;
-      break;
-    case Code::kPermissionDenied:
-      c = grpc::StatusCode::PERMISSION_DENIED;
-      break;
-    case Code::kUnauthenticated:
-      c = grpc::StatusCode::UNAUTHENTICATED;
-      break;
-    case Code::kFailedPrecondition:
-      c = grpc::StatusCode::FAILED_PRECONDITION;
-      break;
-    case Code::kResourceExhausted:
-      c = grpc::StatusCode::RESOURCE_EXHAUSTED;
-      break;
-    case Code::kOutOfRange:
-      c = grpc::StatusCode::OUT_OF_RANGE;
-      break;
-    case Code::kUnavailable:
-      c = grpc::StatusCode::UNAVAILABLE;
-      break;
-    case Code::kDeadlineExceeded:
-      c = grpc::StatusCode::DEADLINE_EXCEEDED;
-      break;
-    case Code::kUnsupported:
-      c = grpc::StatusCode::UNIMPLEMENTED;
-      break;
-    default:
-      c = grpc::StatusCode::INTERNAL;
-      break;
-  }
-  return grpc::Status(c, s.message());
-}
 
 std::string Field(const Hash256& h) {
   return std::string(reinterpret_cast<const char*>(h.data()), 32);
@@ -105,16 +61,16 @@ class NodeServer::Service final : public node::v1::Node::Service {
     Hash256 id;
     std::memcpy(id.data(), req->tx_id().data(), 32);
     auto loc = node_->blocks().FindTx(id);
-    if (!loc.ok()) return ToGrpc(loc.status());
+    if (!loc.ok()) return ToGrpcStatus(loc.status());
     if (!*loc) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           "transaction " + ToHex(id) + " is not in a committed block");
     }
     const TxLocation where = **loc;
     auto block = LoadBlock(where.height);
-    if (!block.ok()) return ToGrpc(block.status());
+    if (!block.ok()) return ToGrpcStatus(block.status());
     auto results = node_->blocks().GetResults(where.height);
-    if (!results.ok()) return ToGrpc(results.status());
+    if (!results.ok()) return ToGrpcStatus(results.status());
     if (!*results || where.index >= block->txs.size() ||
         static_cast<int>(where.index) >= (*results)->tx_results_size()) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "the tx index points outside its block");
@@ -144,7 +100,7 @@ class NodeServer::Service final : public node::v1::Node::Service {
                         node::v1::GetBlockResponse* resp) override {
     uint64_t h = req->height() == 0 ? node_->height() : req->height();
     if (h == 0) return grpc::Status(grpc::StatusCode::NOT_FOUND, "the chain has no block yet");
-    return ToGrpc(FillBlock(h, req->include_results(), resp));
+    return ToGrpcStatus(FillBlock(h, req->include_results(), resp));
   }
 
   grpc::Status Query(grpc::ServerContext*, const node::v1::QueryRequest* req,
@@ -155,7 +111,7 @@ class NodeServer::Service final : public node::v1::Node::Service {
     q.height = req->height();
     q.prove = req->prove();
     auto r = node_->app().Query(q);
-    if (!r.ok()) return ToGrpc(r.status());
+    if (!r.ok()) return ToGrpcStatus(r.status());
     resp->set_height(r->height);
     resp->set_key(r->key.data(), r->key.size());
     resp->set_exists(r->value.has_value());
@@ -163,7 +119,7 @@ class NodeServer::Service final : public node::v1::Node::Service {
     resp->set_proof(r->proof.data(), r->proof.size());
     if (r->height > 0) {
       auto block = LoadBlock(r->height);
-      if (!block.ok()) return ToGrpc(block.status());
+      if (!block.ok()) return ToGrpcStatus(block.status());
       resp->mutable_header()->set_header(block->header_bytes.data(), block->header_bytes.size());
       resp->mutable_header()->set_signature(block->signature.data(), 64);
     }
@@ -182,7 +138,7 @@ class NodeServer::Service final : public node::v1::Node::Service {
       }
       node::v1::GetBlockResponse resp;
       ::probity::Status st = FillBlock(h, req->include_results(), &resp);
-      if (!st.ok()) return ToGrpc(st);
+      if (!st.ok()) return ToGrpcStatus(st);
       if (!writer->Write(resp)) break;
       ++h;
     }
@@ -217,7 +173,7 @@ class NodeServer::Service final : public node::v1::Node::Service {
       // With a filter, let the event index skip heights that hold nothing for it.
       if (!types.empty() || !account.empty()) {
         auto next = NextIndexed(types, account, cursor);
-        if (!next.ok()) return ToGrpc(next.status());
+        if (!next.ok()) return ToGrpcStatus(next.status());
         if (!*next || (*next)->height > last) {
           cursor = {last + 1, 0, 0};
           continue;
@@ -225,7 +181,7 @@ class NodeServer::Service final : public node::v1::Node::Service {
         if ((*next)->height > cursor.height) cursor = {(*next)->height, 0, 0};
       }
       auto sent = SendHeight(cursor, types, account, writer);
-      if (!sent.ok()) return ToGrpc(sent.status());
+      if (!sent.ok()) return ToGrpcStatus(sent.status());
       if (!*sent) break;  // the client went away
       cursor = {cursor.height + 1, 0, 0};
     }

@@ -3,6 +3,7 @@
 #include "authorization.h"
 #include "input_check.h"
 #include "probity/client/provider_client.h"
+#include "probity/ledger/grpc_status.h"
 #include "probity/observe/observe.h"
 #include "probity/primitives/bech32m.h"
 #include "probity/primitives/hex.h"
@@ -51,50 +52,12 @@ std::string ShortHex(ByteView b) { return ToHex(b).substr(0, 16); }
 }  // namespace
 
 grpc::Status ToGrpc(const Status& s) {
-  grpc::StatusCode c = grpc::StatusCode::INTERNAL;
-  switch (s.code()) {
-    case Code::kOk:
-      return grpc::Status::OK;
-    case Code::kInvalidArgument:
-    case Code::kCorruption:
-      c = grpc::StatusCode::INVALID_ARGUMENT;
-      break;
-    case Code::kNotFound:
-      c = grpc::StatusCode::NOT_FOUND;
-      break;
-    case Code::kAlreadyExists:
-      c = grpc::StatusCode::ALREADY_EXISTS;
-      break;
-    case Code::kPermissionDenied:
-      c = grpc::StatusCode::PERMISSION_DENIED;
-      break;
-    case Code::kUnauthenticated:
-      c = grpc::StatusCode::UNAUTHENTICATED;
-      break;
-    case Code::kFailedPrecondition:
-      c = grpc::StatusCode::FAILED_PRECONDITION;
-      break;
-    case Code::kResourceExhausted:
-      c = grpc::StatusCode::RESOURCE_EXHAUSTED;
-      break;
-    case Code::kOutOfRange:
-      c = grpc::StatusCode::OUT_OF_RANGE;
-      break;
-    case Code::kUnavailable:
-      c = grpc::StatusCode::UNAVAILABLE;
-      break;
-    case Code::kDeadlineExceeded:
-      c = grpc::StatusCode::DEADLINE_EXCEEDED;
-      break;
-    case Code::kUnsupported:
-      c = grpc::StatusCode::UNIMPLEMENTED;
-      break;
-    case Code::kIOError:
-    case Code::kInternal:
-      c = grpc::StatusCode::INTERNAL;
-      break;
+  // Corrupt bytes reaching a provider are the caller's (an upload that does not hash to what it
+  // claims), not the provider's own data.
+  if (s.code() == Code::kCorruption) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, s.message());
   }
-  return grpc::Status(c, s.message());
+  return ledger::ToGrpcStatus(s);
 }
 
 Result<jobs::v1::Job> ProviderService::Admit(std::string_view method, const std::string& job_id,
