@@ -1,7 +1,8 @@
 // Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/) from the real encoders
 // and the test vectors in tests/data: valid inputs of every kind each target reads, small
-// enough to keep the committed corpus at a few kilobytes per target. Deterministic: the same
-// files in every run (signatures use fixed auxiliary randomness; names are content hashes).
+// enough to keep the committed corpus at a few kilobytes per target. Files are named by their
+// content hash; every seed comes out the same in every run except the provider requests,
+// whose signatures (client::SignProviderRequest) take fresh randomness.
 //
 // usage: make_corpus OUT_DIR TESTS_DATA_DIR      (scripts/fuzz.sh --corpus runs it)
 #include <cstdio>
