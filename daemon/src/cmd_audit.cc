@@ -111,8 +111,9 @@ struct ChallengeOutcome {
 };
 
 int RunAudit(const Args& args) {
-  if (Status s = args.CheckKnown({"segments", "challenge", "key", "home", "node", "genesis",
-                                  "endpoint", "backend", "wait-seconds", "provider-ca"});
+  if (Status s = args.CheckKnown({"node-tls", "node-tls-ca", "segments", "challenge", "key", "home",
+                                  "node", "genesis", "endpoint", "backend", "wait-seconds",
+                                  "provider-ca"});
       !s.ok()) {
     return Fail(args, s);
   }
@@ -144,7 +145,9 @@ int RunAudit(const Args& args) {
 
   const std::string home_dir = HomeDir(args);
   ledger::NodeHome home{home_dir};
-  auto setup = ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", ""));
+  auto setup = ledger::ConnectFromHome(
+      home, args.GetOr("node", ""), args.GetOr("genesis", ""),
+      {.enabled = args.Has("node-tls"), .ca_file = args.GetOr("node-tls-ca", "")});
   if (!setup.ok()) return Fail(args, setup.status());
   std::shared_ptr<const ledger::NodeClient> node(std::move(setup->client));
   client::ChainReader chain(node);
@@ -292,9 +295,9 @@ PROBITY_COMMAND(
      .usage =
          "probity audit JOB --key NAME [--segments N|all|i,j,k] [--challenge] [--home DIR]"
          " [--node HOST:PORT] [--genesis FILE] [--endpoint HOST:PORT] [--backend cpu|cuda|auto]"
-         " [--wait-seconds N] [--provider-ca FILE] [--json]",
+         " [--wait-seconds N] [--provider-ca FILE] [--node-tls | --node-tls-ca FILE] [--json]",
      .summary = "re-check a job's segments by re-execution; --challenge disputes a bad one",
-     .bool_flags = {"challenge"},
+     .bool_flags = {"challenge", "node-tls"},
      .run = RunAudit});
 
 }  // namespace probity::cli

@@ -23,7 +23,8 @@ namespace {
 
 using buyer::JobView;
 
-const std::vector<std::string> kConnFlags = {"home", "node", "genesis", "key", "json"};
+const std::vector<std::string> kConnFlags = {"home", "node", "genesis", "key",
+                                             "json", "tls",  "tls-ca"};
 
 std::vector<std::string> With(std::vector<std::string> extra) {
   extra.insert(extra.end(), kConnFlags.begin(), kConnFlags.end());
@@ -34,7 +35,8 @@ Result<std::unique_ptr<buyer::Buyer>> OpenBuyer(const Args& args) {
   ledger::NodeHome home{HomeDir(args)};
   PROBITY_ASSIGN_OR_RETURN(
       ledger::ClientSetup setup,
-      ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", "")));
+      ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", ""),
+                              {.enabled = args.Has("tls"), .ca_file = args.GetOr("tls-ca", "")}));
   PROBITY_ASSIGN_OR_RETURN(SecretKey key, LoadNamedKey(home.root, args.GetOr("key", "buyer")));
   std::shared_ptr<const ledger::NodeClient> node(std::move(setup.client));
   auto b = std::make_unique<buyer::Buyer>(home.root, node, setup.genesis, std::move(key));
@@ -202,7 +204,9 @@ int RunList(const Args& args) {
   return 0;
 }
 
-const char* const kConn = " [--key NAME] [--home DIR] [--node HOST:PORT] [--genesis FILE] [--json]";
+const char* const kConn =
+    " [--key NAME] [--home DIR] [--node HOST:PORT] [--genesis FILE] [--tls | --tls-ca FILE] "
+    "[--json]";
 
 }  // namespace
 
@@ -212,32 +216,32 @@ PROBITY_COMMAND({.path = "job submit",
                                       "[--deadline-blocks N] [--wait] [--timeout S]") +
                           kConn,
                  .summary = "order a job, upload its inputs once matched (--wait: to the end)",
-                 .bool_flags = {"json", "self-verify", "wait"},
+                 .bool_flags = {"json", "tls", "self-verify", "wait"},
                  .run = RunSubmit});
 PROBITY_COMMAND({.path = "job status",
                  .usage = std::string("probity job status JOB") + kConn,
                  .summary = "where a job stands (and do what the buyer owes it)",
-                 .bool_flags = {"json"},
+                 .bool_flags = {"json", "tls"},
                  .run = RunStatus});
 PROBITY_COMMAND({.path = "job wait",
                  .usage = std::string("probity job wait JOB [--until STATE] [--timeout S]") + kConn,
                  .summary = "follow a job through its lifecycle with a progress bar",
-                 .bool_flags = {"json"},
+                 .bool_flags = {"json", "tls"},
                  .run = RunWait});
 PROBITY_COMMAND({.path = "job result",
                  .usage = std::string("probity job result JOB [--out FILE]") + kConn,
                  .summary = "download the result, checked against the on-chain commitment",
-                 .bool_flags = {"json"},
+                 .bool_flags = {"json", "tls"},
                  .run = RunResult});
 PROBITY_COMMAND({.path = "job cancel",
                  .usage = std::string("probity job cancel JOB") + kConn,
                  .summary = "cancel an order still in the book (escrow refunded)",
-                 .bool_flags = {"json"},
+                 .bool_flags = {"json", "tls"},
                  .run = RunCancel});
 PROBITY_COMMAND({.path = "job list",
                  .usage = std::string("probity job list") + kConn,
                  .summary = "the jobs this home has ordered",
-                 .bool_flags = {"json"},
+                 .bool_flags = {"json", "tls"},
                  .run = RunList});
 
 }  // namespace probity::cli

@@ -40,12 +40,15 @@ std::string LevelsJson(const google::protobuf::RepeatedPtrField<market::v1::Dept
 }
 
 int RunMarket(const Args& args) {
-  if (Status s = args.CheckKnown({"home", "node", "genesis", "kind", "levels", "trades", "json"});
+  if (Status s = args.CheckKnown(
+          {"home", "node", "genesis", "kind", "levels", "trades", "json", "tls", "tls-ca"});
       !s.ok()) {
     return Fail(args, s);
   }
   ledger::NodeHome home{HomeDir(args)};
-  auto setup = ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", ""));
+  auto setup =
+      ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", ""),
+                              {.enabled = args.Has("tls"), .ca_file = args.GetOr("tls-ca", "")});
   if (!setup.ok()) return Fail(args, setup.status());
   auto levels = args.GetU64("levels", 10);
   auto ntrades = args.GetU64("trades", 10);
@@ -108,9 +111,9 @@ int RunMarket(const Args& args) {
 
 PROBITY_COMMAND({.path = "market",
                  .usage = "probity market [--kind KIND] [--levels N] [--trades N] [--node "
-                          "HOST:PORT] [--home DIR] [--json]",
+                          "HOST:PORT] [--home DIR] [--tls | --tls-ca FILE] [--json]",
                  .summary = "the order book (offers, orders) and recent prices",
-                 .bool_flags = {"json"},
+                 .bool_flags = {"json", "tls"},
                  .run = RunMarket});
 
 }  // namespace probity::cli

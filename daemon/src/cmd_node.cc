@@ -111,6 +111,14 @@ int RunNode(const Args& args) {
                  "app hash at height "
               << options.test_corrupt_app_hash_at << " (test only)\n";
   }
+  // TEST ONLY: the n-th block write of this process fails as a failing disk would make RocksDB
+  // fail it, so that tests can check the node stops and restarts at its last committed block
+  // (tests/faults/block_write_failure_test.cc). Documented in docs/ledger.md.
+  if (const char* n = std::getenv("PROBITY_TEST_FAIL_BLOCK_WRITE_AT"); n && *n) {
+    options.test_fail_block_write_at = std::strtoull(n, nullptr, 10);
+    std::cerr << "warning: PROBITY_TEST_FAIL_BLOCK_WRITE_AT is set: write "
+              << options.test_fail_block_write_at << " of this node will fail (test only)\n";
+  }
 
   // Signals are taken synchronously by this thread; every thread started below inherits the
   // blocked mask.

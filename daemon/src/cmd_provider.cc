@@ -37,7 +37,9 @@ const std::vector<std::string> kFlags = {"home",
                                          "recalibrate",
                                          "max-blob-bytes",
                                          "offer-lifetime-blocks",
-                                         "auth-window-ms"};
+                                         "auth-window-ms",
+                                         "node-tls",
+                                         "node-tls-ca"};
 
 // A flag's value: the command line, else provider.toml, else `dflt`.
 std::string Setting(const Args& args, const provider::ProviderFileConfig& file,
@@ -143,13 +145,16 @@ int RunProvider(const Args& args) {
   provider::ProviderOptions o;
   const std::string key_name = Setting(args, file, "key");
   if (key_name.empty()) return Fail(args, Status::InvalidArgument("missing --key NAME"));
-  auto setup = ledger::ConnectFromHome(home, Setting(args, file, "node"), "");
+  auto setup = ledger::ConnectFromHome(
+      home, Setting(args, file, "node"), "",
+      {.enabled = args.Has("node-tls"), .ca_file = Setting(args, file, "node-tls-ca")});
   if (!setup.ok()) {
     return Fail(args, setup.status().WithContext("run 'probity init --home " + home.root +
                                                  "' first, or give --node"));
   }
   o.genesis = setup->genesis;
   o.node_address = setup->client->address();
+  o.node_credentials = setup->client->credentials();
   o.data_dir = home.root + "/provider";
   o.listen = Setting(args, file, "listen", o.listen);
   o.advertise = Setting(args, file, "advertise");
@@ -232,11 +237,12 @@ PROBITY_COMMAND(
      .usage = "probity provider --key NAME [--home DIR] [--node ADDR] [--listen HOST:PORT]"
               " [--advertise HOST:PORT] [--backend auto|cpu|cuda] [--capacity N]"
               " [--price KIND=N[,KIND=N]]... [--pricing-command CMD] [--bond N]"
-              " [--metrics HOST:PORT] [--tls-cert FILE --tls-key FILE] [--data-dir DIR]..."
+              " [--metrics HOST:PORT] [--tls-cert FILE --tls-key FILE] [--node-tls | --node-tls-ca "
+              "FILE] [--data-dir DIR]..."
               " [--fashion-mnist-dir DIR] [--recalibrate] [--max-blob-bytes N]"
               " [--offer-lifetime-blocks N] [--log-level L] [--log-format text|json] [--json]",
      .summary = "run a provider: offer this machine's GPU (or CPU) on the market and compute jobs",
-     .bool_flags = {"recalibrate"},
+     .bool_flags = {"recalibrate", "node-tls"},
      .run = RunProvider});
 
 }  // namespace probity::cli

@@ -15,9 +15,9 @@ namespace probity::cli {
 namespace {
 
 int RunVerifier(const Args& args) {
-  if (Status s = args.CheckKnown({"home", "key", "node", "genesis", "bond", "backend", "metrics",
-                                  "log-level", "log-format", "parallel", "provider-ca",
-                                  "attest-margin-blocks"});
+  if (Status s = args.CheckKnown({"node-tls", "node-tls-ca", "home", "key", "node", "genesis",
+                                  "bond", "backend", "metrics", "log-level", "log-format",
+                                  "parallel", "provider-ca", "attest-margin-blocks"});
       !s.ok()) {
     return Fail(args, s);
   }
@@ -58,7 +58,9 @@ int RunVerifier(const Args& args) {
 
   const std::string home_dir = HomeDir(args);
   ledger::NodeHome home{home_dir};
-  auto setup = ledger::ConnectFromHome(home, args.GetOr("node", ""), args.GetOr("genesis", ""));
+  auto setup = ledger::ConnectFromHome(
+      home, args.GetOr("node", ""), args.GetOr("genesis", ""),
+      {.enabled = args.Has("node-tls"), .ca_file = args.GetOr("node-tls-ca", "")});
   if (!setup.ok()) return Fail(args, setup.status());
   auto key = LoadNamedKey(home_dir, *key_name);
   if (!key.ok()) return Fail(args, key.status());
@@ -108,11 +110,12 @@ int RunVerifier(const Args& args) {
 PROBITY_COMMAND(
     {.path = "verifier",
      .usage = "probity verifier --key NAME [--home DIR] [--node HOST:PORT] [--genesis FILE]"
+              " [--node-tls | --node-tls-ca FILE]"
               " [--bond N] [--backend cpu|cuda|auto] [--parallel N] [--metrics HOST:PORT]"
               " [--provider-ca FILE] [--attest-margin-blocks N] [--log-level L]"
               " [--log-format text|json] [--json]",
      .summary = "run a verifier: bond, join the rotation, check and attest assigned jobs",
-     .bool_flags = {},
+     .bool_flags = {"node-tls"},
      .run = RunVerifier});
 
 }  // namespace probity::cli

@@ -51,8 +51,9 @@ Result<std::unique_ptr<Node>> Node::Open(const std::string& data_dir, NodeOption
   } else {
     PROBITY_ASSIGN_OR_RETURN(n->follow_credentials_, MakeChannelCredentials(o.follow_tls));
   }
-  PROBITY_ASSIGN_OR_RETURN(n->storage_,
-                           Storage::Open(data_dir, {.block_cache_mb = o.config.block_cache_mb}));
+  PROBITY_ASSIGN_OR_RETURN(
+      n->storage_, Storage::Open(data_dir, {.block_cache_mb = o.config.block_cache_mb,
+                                            .test_fail_write_at = o.test_fail_block_write_at}));
   n->pool_ = std::make_unique<ThreadPool>(o.config.verify_threads);
   StateTreeOptions tree_options;
   tree_options.node_cache_bytes = size_t{o.config.state_cache_mb} << 20;

@@ -43,6 +43,7 @@ NodeClient::NodeClient(const std::string& address, TrustAnchor anchor,
                        std::shared_ptr<grpc::ChannelCredentials> credentials)
     : address_(address), anchor_(std::move(anchor)) {
   if (!credentials) credentials = grpc::InsecureChannelCredentials();
+  credentials_ = credentials;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // blocks can be as large as max_block_bytes
   stub_ = node::v1::Node::NewStub(grpc::CreateCustomChannel(address, credentials, args));

@@ -42,7 +42,8 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
       {"", {}},
       {"node",
        {"listen", "block_interval_ms", "empty_block_interval_ms", "verify_threads",
-        "submit_wait_timeout_ms", "metrics_listen", "tls_cert_file", "tls_key_file"}},
+        "submit_wait_timeout_ms", "max_streams", "max_streams_per_client", "metrics_listen",
+        "tls_cert_file", "tls_key_file"}},
       {"mempool", {"max_txs", "max_bytes", "max_per_sender", "backpressure_txs"}},
       {"storage", {"block_cache_mb", "state_cache_mb", "keep_recent_heights"}},
   };
@@ -97,6 +98,9 @@ Result<NodeConfig> ParseNodeConfig(std::string_view text) {
   PROBITY_RETURN_IF_ERROR(ReadUint(node, "node", "verify_threads", 0, 256, &c.verify_threads));
   PROBITY_RETURN_IF_ERROR(
       ReadUint(node, "node", "submit_wait_timeout_ms", 1, 600000, &c.submit_wait_timeout_ms));
+  PROBITY_RETURN_IF_ERROR(ReadUint(node, "node", "max_streams", 1, 1000000, &c.max_streams));
+  PROBITY_RETURN_IF_ERROR(
+      ReadUint(node, "node", "max_streams_per_client", 1, 1000000, &c.max_streams_per_client));
   const auto& mp = doc["mempool"];
   PROBITY_RETURN_IF_ERROR(ReadUint(mp, "mempool", "max_txs", 1, 10000000, &c.mempool.max_txs));
   PROBITY_RETURN_IF_ERROR(
@@ -138,6 +142,10 @@ std::string DefaultNodeConfigToml() {
     << "verify_threads = " << c.verify_threads << "\n"
     << "# Longest time a SubmitTx call may wait for its commit.\n"
     << "submit_wait_timeout_ms = " << c.submit_wait_timeout_ms << "\n"
+    << "# Most StreamEvents and StreamBlocks calls open at once; more are refused.\n"
+    << "max_streams = " << c.max_streams << "\n"
+    << "# ... and from one client IP address.\n"
+    << "max_streams_per_client = " << c.max_streams_per_client << "\n"
     << "# Prometheus metrics (GET /metrics) on this \"host:port\"; empty = off.\n"
     << "metrics_listen = \"\"\n"
     << "# Serve gRPC over TLS with this PEM certificate chain and key (paths relative to this\n"

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "probity/ledger/canonical_proto.h"
@@ -170,6 +172,8 @@ class NodeServer::Service final : public node::v1::Node::Service {
 
   grpc::Status StreamBlocks(grpc::ServerContext* ctx, const node::v1::StreamBlocksRequest* req,
                             grpc::ServerWriter<node::v1::GetBlockResponse>* writer) override {
+    StreamSlot slot(this, ctx);
+    if (!slot.held()) return slot.Refusal();
     uint64_t h = std::max<uint64_t>(1, req->from_height());
     while (!Done(ctx)) {
       if (h > node_->height()) {
@@ -187,6 +191,8 @@ class NodeServer::Service final : public node::v1::Node::Service {
 
   grpc::Status StreamEvents(grpc::ServerContext* ctx, const node::v1::StreamEventsRequest* req,
                             grpc::ServerWriter<node::v1::EventRecord>* writer) override {
+    StreamSlot slot(this, ctx);
+    if (!slot.held()) return slot.Refusal();
     std::set<std::string> types(req->types().begin(), req->types().end());
     const std::string& account = req->account();
     if (!account.empty() && !DecodeAddress(account).ok()) {
@@ -244,6 +250,54 @@ class NodeServer::Service final : public node::v1::Node::Service {
   }
 
  private:
+  // A place among the config's max_streams, and among the max_streams_per_client of the
+  // caller's address (its IP, without the port: one host cannot take every place by opening
+  // connections), held for the life of a stream.
+  class StreamSlot {
+   public:
+    StreamSlot(Service* s, grpc::ServerContext* ctx) : s_(s), client_(ClientAddress(ctx->peer())) {
+      const NodeConfig& c = s_->node_->config();
+      std::lock_guard<std::mutex> l(s_->streams_mu_);
+      uint32_t& mine = s_->streams_by_client_[client_];
+      if (s_->open_streams_ >= c.max_streams) {
+        why_ = "too many open streams (max_streams = " + std::to_string(c.max_streams) + ")";
+      } else if (mine >= c.max_streams_per_client) {
+        why_ = "too many open streams from " + client_ +
+               " (max_streams_per_client = " + std::to_string(c.max_streams_per_client) + ")";
+      } else {
+        ++mine;
+        ++s_->open_streams_;
+        held_ = true;
+      }
+      if (mine == 0) s_->streams_by_client_.erase(client_);
+    }
+    ~StreamSlot() {
+      if (!held_) return;
+      std::lock_guard<std::mutex> l(s_->streams_mu_);
+      --s_->open_streams_;
+      if (--s_->streams_by_client_[client_] == 0) s_->streams_by_client_.erase(client_);
+    }
+    bool held() const { return held_; }
+    grpc::Status Refusal() const {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, why_);
+    }
+
+   private:
+    // "ipv4:127.0.0.1:5555" -> "ipv4:127.0.0.1"; "ipv6:[::1]:5555" -> "ipv6:[::1]".
+    static std::string ClientAddress(const std::string& peer) {
+      const size_t colon = peer.rfind(':');
+      const size_t first = peer.find(':');
+      return colon != std::string::npos && colon != first ? peer.substr(0, colon) : peer;
+    }
+    Service* s_;
+    std::string client_;
+    std::string why_;
+    bool held_ = false;
+  };
+  std::mutex streams_mu_;
+  uint32_t open_streams_ = 0;                          // guarded by streams_mu_
+  std::map<std::string, uint32_t> streams_by_client_;  // guarded by streams_mu_
+
   bool Done(grpc::ServerContext* ctx) const {
     return ctx->IsCancelled() || node_->stopping() || shutting_down.load();
   }

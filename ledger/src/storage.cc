@@ -14,6 +14,7 @@ namespace probity::ledger {
 
 Result<std::unique_ptr<Storage>> Storage::Open(const std::string& path, const Options& options) {
   std::unique_ptr<Storage> s(new Storage());
+  s->test_fail_write_at_ = options.test_fail_write_at;
   s->cache_ = rocksdb::NewLRUCache(options.block_cache_mb << 20);
 
   rocksdb::Options db_opts;
@@ -64,6 +65,11 @@ Storage::~Storage() {
 }
 
 Status Storage::WriteSynced(rocksdb::WriteBatch* batch) {
+  if (writes_.fetch_add(1) + 1 == test_fail_write_at_) {
+    return Status::IOError(
+        "write block batch: injected failure (PROBITY_TEST_FAIL_BLOCK_WRITE_AT=" +
+        std::to_string(test_fail_write_at_) + ")");
+  }
   rocksdb::WriteOptions wo;
   wo.sync = true;
   rocksdb::Status st = db_->Write(wo, batch);

@@ -44,6 +44,12 @@ TEST_CASE("node config: defaults round-trip, unknown keys and bad ranges are ref
   REQUIRE(c.ok());
   CHECK(c->listen == std::string(kDefaultListen));
   CHECK(c->block_interval_ms == 100);
+  CHECK(c->max_streams == 1024);
+  CHECK(c->max_streams_per_client == 64);
+  auto streams = ParseNodeConfig("[node]\nmax_streams = 3\n");
+  REQUIRE(streams.ok());
+  CHECK(streams->max_streams == 3);
+  CHECK_FALSE(ParseNodeConfig("[node]\nmax_streams = 0\n").ok());
   auto custom = ParseNodeConfig("[node]\nblock_interval_ms = 250\n[mempool]\nmax_txs = 10\n");
   REQUIRE(custom.ok());
   CHECK(custom->block_interval_ms == 250);

@@ -50,8 +50,11 @@ struct Running {
   std::unique_ptr<NodeClient> client;
 
   static Running Start(const std::string& dir, const std::string& follow = "",
-                       uint64_t keep_recent_heights = 0, uint32_t block_interval_ms = 10) {
+                       uint64_t keep_recent_heights = 0, uint32_t block_interval_ms = 10,
+                       uint32_t max_streams = 1024, uint32_t max_streams_per_client = 64) {
     NodeOptions o;
+    o.config.max_streams = max_streams;
+    o.config.max_streams_per_client = max_streams_per_client;
     o.genesis = ChainGenesis();
     o.config.block_interval_ms = block_interval_ms;
     o.config.mempool.max_per_sender = 10000;
@@ -236,6 +239,103 @@ TEST_CASE("an in-process follower replicates every block and refuses transaction
   CHECK(VerifiedBalance(*f.client, 2) == kFunds + 4);
   f.Stop();
   p.Stop();
+}
+
+TEST_CASE("streams beyond max_streams are refused with RESOURCE_EXHAUSTED, and others go on") {
+  testing::TempDir dir;
+  Running r = Running::Start(dir.path(), "", 0, 10, /*max_streams=*/3);
+  REQUIRE(r.client->Submit(Send(1, 5, 10, 1), true, std::chrono::seconds(10))->committed());
+  auto stub = node::v1::Node::NewStub(
+      grpc::CreateChannel(r.server->address(), grpc::InsecureChannelCredentials()));
+  node::v1::StreamEventsRequest req;
+  req.set_from_height(1);
+  struct Open {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<node::v1::EventRecord>> reader;
+  };
+  // Three streams, each shown to be served by its first event.
+  std::vector<std::unique_ptr<Open>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(std::make_unique<Open>());
+    open.back()->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    open.back()->reader = stub->StreamEvents(&open.back()->ctx, req);
+    node::v1::EventRecord rec;
+    REQUIRE(open.back()->reader->Read(&rec));
+  }
+  // A fourth (of either kind) is refused; unary calls still answer; the chain still commits.
+  {
+    grpc::ClientContext ctx;
+    auto reader = stub->StreamEvents(&ctx, req);
+    node::v1::EventRecord rec;
+    CHECK_FALSE(reader->Read(&rec));
+    grpc::Status st = reader->Finish();
+    CHECK(st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+    CHECK(st.error_message().find("max_streams = 3") != std::string::npos);
+  }
+  {
+    grpc::ClientContext ctx;
+    node::v1::StreamBlocksRequest blocks;
+    auto reader = stub->StreamBlocks(&ctx, blocks);
+    node::v1::GetBlockResponse rec;
+    CHECK_FALSE(reader->Read(&rec));
+    CHECK(reader->Finish().error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  CHECK(r.client->Submit(Send(1, 5, 10, 2), true, std::chrono::seconds(10))->committed());
+  // Closing one frees its place.
+  open[0]->ctx.TryCancel();
+  open[0]->reader->Finish();
+  bool served = false;
+  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto reader = stub->StreamEvents(&ctx, req);
+    node::v1::EventRecord rec;
+    served = reader->Read(&rec);
+    ctx.TryCancel();
+    reader->Finish();
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(served);
+  for (size_t i = 1; i < open.size(); ++i) {
+    open[i]->ctx.TryCancel();
+    open[i]->reader->Finish();
+  }
+}
+
+TEST_CASE("one client address gets at most max_streams_per_client streams") {
+  testing::TempDir dir;
+  Running r = Running::Start(dir.path(), "", 0, 10, /*max_streams=*/10,
+                             /*max_streams_per_client=*/2);
+  REQUIRE(r.client->Submit(Send(1, 5, 10, 1), true, std::chrono::seconds(10))->committed());
+  node::v1::StreamEventsRequest req;
+  req.set_from_height(1);
+  // Separate connections from the same address count together.
+  std::vector<std::unique_ptr<node::v1::Node::Stub>> stubs;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<node::v1::EventRecord>>> readers;
+  for (int i = 0; i < 3; ++i) {
+    grpc::ChannelArguments a;
+    a.SetInt("grpc.use_local_subchannel_pool", 1);
+    stubs.push_back(node::v1::Node::NewStub(
+        grpc::CreateCustomChannel(r.server->address(), grpc::InsecureChannelCredentials(), a)));
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    readers.push_back(stubs.back()->StreamEvents(contexts.back().get(), req));
+    node::v1::EventRecord rec;
+    const bool served = readers.back()->Read(&rec);
+    if (i < 2) {
+      CHECK(served);
+    } else {
+      CHECK_FALSE(served);
+      grpc::Status st = readers.back()->Finish();
+      CHECK(st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+      CHECK(st.error_message().find("max_streams_per_client = 2") != std::string::npos);
+    }
+  }
+  for (int i = 0; i < 2; ++i) {
+    contexts[static_cast<size_t>(i)]->TryCancel();
+    readers[static_cast<size_t>(i)]->Finish();
+  }
 }
 
 TEST_CASE("server reflection lists the node service (grpcurl works)") {

@@ -4,12 +4,8 @@
 // serves over loopback gRPC. `probity verifier` must attest it; the chain then verifies and
 // settles, or, for a corrupted trace, disputes and slashes. `probity audit` re-checks jobs and
 // files challenges.
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -29,12 +25,16 @@
 #include "probity/primitives/merkle.h"
 #include "probity/primitives/sha256.h"
 #include "probity/provider/v1/provider.grpc.pb.h"
+#include "probity/verifierd/verifierd.h"
 #include "probity/workloads/workloads.h"
+#include "verifier_harness.h"
 
 using namespace probity;
 namespace lt = probity::ledger::testing;
 namespace ct = probity::contracts::testing;
 using jobs::v1::JobState;
+using probity::verifierd::testing::ScrapeMetric;
+using probity::verifierd::testing::VerifierProcess;
 
 namespace {
 
@@ -160,30 +160,6 @@ class ProviderService final : public provider::v1::Provider::Service {
   int requests_ = 0;
 };
 
-// GET /metrics; the value of one sample ("" when absent).
-std::string Metric(const std::string& address, const std::string& name) {
-  size_t colon = address.rfind(':');
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-  (void)!write(fd, req.data(), req.size());
-  std::string body;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) body.append(buf, static_cast<size_t>(n));
-  close(fd);
-  size_t p = body.find("\n" + name + " ");
-  if (p == std::string::npos) return "";
-  size_t start = p + name.size() + 2;
-  return body.substr(start, body.find('\n', start) - start);
-}
-
 // The value after "key": in one line of JSON (numbers, booleans and plain strings).
 std::string JsonField(const std::string& json, const std::string& key, size_t from = 0) {
   std::string k = "\"" + key + "\":";
@@ -210,8 +186,8 @@ struct Net {
   ProviderService service{lt::TestKey(kProvider).PublicKey()};
   std::unique_ptr<grpc::Server> server;
   std::string endpoint;
-  std::unique_ptr<lt::ChildProcess> verifier;
-  int verifier_runs = 0;
+  std::unique_ptr<VerifierProcess> verifier;
+  std::vector<std::unique_ptr<Trace>> traces;  // served until the server is shut down
 
   Net() {
     Job();  // the data set and the run, before any clock starts
@@ -286,35 +262,26 @@ struct Net {
     return false;
   }
 
+  const Trace& MakeTrace(bool corrupt_last) {
+    traces.push_back(std::make_unique<Trace>(corrupt_last));
+    return *traces.back();
+  }
   std::string StartVerifier() {
-    const std::string addr_file = home + "/verifier/metrics.addr";
-    std::filesystem::remove(addr_file);
-    auto p = lt::ChildProcess::Start(
-        {lt::ProbityBinary(), "verifier", "--home", home, "--key", "verifier", "--node",
-         node->address(), "--metrics", "127.0.0.1:0", "--log-format", "json", "--json"},
-        {lt::kPassphraseEnv}, dir.path() + "/verifier-" + std::to_string(++verifier_runs) + ".log");
+    auto p = VerifierProcess::Start(home, "verifier", node->address(), {"--log-format", "json"});
     REQUIRE_MESSAGE(p.ok(), p.status().ToString());
     verifier = std::move(p).value();
-    for (int i = 0; i < 600; ++i) {
-      auto addr = ledger::ReadFileToString(addr_file);
-      if (addr.ok() && !addr->empty()) return addr->substr(0, addr->find('\n'));
-      REQUIRE_MESSAGE(verifier->Running(), verifier->Output());
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    FAIL("the verifier did not start: " << verifier->Output());
-    return "";
+    return verifier->metrics_address();
   }
   void StopVerifier() {
-    if (!verifier) return;
-    verifier->Signal(SIGTERM);
-    CHECK(verifier->WaitFor(20000) == 0);
+    if (verifier) CHECK(verifier->Stop() == 0);
   }
 
   // Places the order (k = every segment) and commits `trace` as the provider; returns the job.
-  Hash256 Commit(const Trace& trace, uint64_t secret) {
+  Hash256 Commit(const Trace& trace, uint64_t secret, bool self_verify = false) {
     auto order = ct::OrderMsg(20, 10, Height() + 900, workloads::JobInputHash(Job().spec), secret,
                               kSegments);
     order.set_kind(market::v1::JOB_KIND_TRAIN_CLASSIFIER);
+    order.set_self_verify(self_verify);
     auto placed = Ok(*buyer, order);
     // The order id: tagged_hash("probity/order", tx id).
     const Hash256 id = TaggedHash("probity/order", placed.tx_id);
@@ -364,19 +331,20 @@ TEST_CASE("an honest job: the verifier attests every sampled segment, verified, 
   CHECK(stake.verifier());
   const uint64_t verifier0 = net.Balance(kVerifier);
 
-  Trace honest(false);
+  const Trace& honest = net.MakeTrace(false);
   Hash256 id = net.Commit(honest, 1);
   net.Reveal(id, 1);
   CHECK(net.J(id).verifier() == Field(lt::TestKey(kVerifier).PublicKey()));
-  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_VERIFIED), net.verifier->Output());
+  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_VERIFIED), net.verifier->Log());
   CHECK(net.J(id).attested());
   REQUIRE(net.WaitFor(id, jobs::v1::JOB_STATE_SETTLED));
   // The fee for k samples, less the attestation's transaction fee (1).
   CHECK(net.Balance(kVerifier) == verifier0 + kSegments * kFee - 1);
-  CHECK(Metric(metrics, "probity_verifier_checks_passed_total") == std::to_string(kSegments));
-  CHECK(Metric(metrics, "probity_verifier_checks_failed_total") == "0");
-  CHECK(Metric(metrics, "probity_verifier_attestations_sent_total") == "1");
-  CHECK(Metric(metrics, "probity_verifier_reexecution_seconds_count") == std::to_string(kSegments));
+  CHECK(ScrapeMetric(metrics, "probity_verifier_checks_passed_total") == std::to_string(kSegments));
+  CHECK(ScrapeMetric(metrics, "probity_verifier_checks_failed_total") == "0");
+  CHECK(ScrapeMetric(metrics, "probity_verifier_attestations_sent_total") == "1");
+  CHECK(ScrapeMetric(metrics, "probity_verifier_reexecution_seconds_count") ==
+        std::to_string(kSegments));
 
   // The auditor agrees, on every segment and on a random pair.
   auto all = net.Audit({ToHex(id), "--segments", "all"});
@@ -406,10 +374,10 @@ TEST_CASE("a corrupted segment: the verifier reports the mismatch, the provider 
   Net net;
   net.StartVerifier();
   const uint64_t buyer0 = net.Balance(kBuyer);
-  Trace cheat(true);
+  const Trace& cheat = net.MakeTrace(true);
   Hash256 id = net.Commit(cheat, 2);
   net.Reveal(id, 2);
-  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_DISPUTED), net.verifier->Output());
+  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_DISPUTED), net.verifier->Log());
   auto job = net.J(id);
   CHECK(job.dispute().kind() == jobs::v1::DISPUTE_KIND_MISMATCH);
   CHECK(job.dispute().segment() == kSegments - 1);
@@ -432,15 +400,15 @@ TEST_CASE("a withheld opening: attested as withheld, opened on chain, attested a
   Net net;
   net.StartVerifier();
   net.service.Withhold(1);
-  Trace honest(false);
+  const Trace& honest = net.MakeTrace(false);
   Hash256 id = net.Commit(honest, 3);
   net.Reveal(id, 3);
-  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_DISPUTED), net.verifier->Output());
+  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_DISPUTED), net.verifier->Log());
   CHECK(net.J(id).dispute().kind() == jobs::v1::DISPUTE_KIND_WITHHELD);
   CHECK(net.J(id).dispute().segment() == 1);
   net.PostOpening(id, honest, 1);
   // Back to SAMPLED with the same verifier, which attests again without segment 1.
-  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_VERIFIED), net.verifier->Output());
+  REQUIRE_MESSAGE(net.WaitFor(id, jobs::v1::JOB_STATE_VERIFIED), net.verifier->Log());
   auto job = net.J(id);
   CHECK(job.attested());
   CHECK(job.proven_segments_size() == 1);
@@ -449,7 +417,7 @@ TEST_CASE("a withheld opening: attested as withheld, opened on chain, attested a
 TEST_CASE("a restarted verifier catches up on a job sampled while it was down, attests once") {
   Net net;
   net.StartVerifier();
-  Trace honest(false);
+  const Trace& honest = net.MakeTrace(false);
   Hash256 first = net.Commit(honest, 4);
   net.Reveal(first, 4);
   REQUIRE(net.WaitFor(first, jobs::v1::JOB_STATE_VERIFIED));
@@ -458,16 +426,23 @@ TEST_CASE("a restarted verifier catches up on a job sampled while it was down, a
   Hash256 second = net.Commit(honest, 5);
   net.Reveal(second, 5);  // sampled while the verifier is down
   const std::string metrics = net.StartVerifier();
-  REQUIRE_MESSAGE(net.WaitFor(second, jobs::v1::JOB_STATE_VERIFIED), net.verifier->Output());
-  // This run attested the second job only, and tried nothing twice.
-  CHECK(Metric(metrics, "probity_verifier_attestations_sent_total") == "1");
-  CHECK(Metric(metrics, "probity_verifier_attestation_errors_total") == "0");
-  CHECK(Metric(metrics, "probity_verifier_checks_passed_total") == std::to_string(kSegments));
+  REQUIRE_MESSAGE(net.WaitFor(second, jobs::v1::JOB_STATE_VERIFIED), net.verifier->Log());
+  // This run attested the second job only, and tried nothing twice. (The counter moves once
+  // the sender has seen its transaction committed, just after the chain's state did.)
+  for (int i = 0; i < 100; ++i) {
+    if (ScrapeMetric(metrics, "probity_verifier_attestations_sent_total") == "1") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(ScrapeMetric(metrics, "probity_verifier_attestations_sent_total") == "1");
+  CHECK(ScrapeMetric(metrics, "probity_verifier_attestation_errors_total") == "0");
+  CHECK(Count(net.verifier->Log(), "\"msg\":\"attested\"") == 1);
+  CHECK(ScrapeMetric(metrics, "probity_verifier_checks_passed_total") == std::to_string(kSegments));
 }
 
 TEST_CASE("probity audit --challenge disputes a corrupted segment before anyone samples it") {
   Net net;  // no verifier: the auditor (the buyer here) checks the committed job itself
-  Trace cheat(true);
+  const Trace& cheat = net.MakeTrace(true);
   Hash256 id = net.Commit(cheat, 6);
   const uint64_t buyer0 = net.Balance(kBuyer);
   auto audit = net.Audit({ToHex(id), "--segments", "all", "--challenge"});
@@ -487,6 +462,33 @@ TEST_CASE("probity audit --challenge disputes a corrupted segment before anyone 
   net.PostOpening(id, cheat, kSegments - 1);
   CHECK(net.J(id).state() == jobs::v1::JOB_STATE_SLASHED);
   CHECK(net.Balance(kBuyer) > buyer0);  // bond back, escrow back, and a share of the slash
+}
+
+TEST_CASE("a self-verifying buyer checks its own sample with the same code and is verified") {
+  Net net;  // no verifier needed: the buyer attests
+  const Trace& honest = net.MakeTrace(false);
+  Hash256 id = net.Commit(honest, 7, /*self_verify=*/true);
+  net.Reveal(id, 7);
+  const SecretKey buyer = lt::TestKey(kBuyer);
+  CHECK(net.J(id).verifier() == Field(buyer.PublicKey()));
+  verifierd::FetchPolicy fetch;
+  fetch.max_wait = std::chrono::seconds(5);
+  auto cpu = workloads::CreateBackend("cpu", {.threads = 1}).value();
+  auto msg = verifierd::AttestSampledJob(*net.chain, buyer, net.J(id), fetch,
+                                         {cpu.get(), &workloads::DataCatalog::Default(), {}});
+  REQUIRE_MESSAGE(msg.ok(), msg.status().ToString());
+  CHECK(msg->segments_size() == static_cast<int>(kSegments));
+  for (const auto& sa : msg->segments()) {
+    CHECK_FALSE(sa.withheld());
+    CHECK(sa.recomputed_output_hash() == sa.output_hash());
+  }
+  net.Ok(*net.buyer, *msg);
+  CHECK(net.J(id).state() == jobs::v1::JOB_STATE_VERIFIED);
+  // A job that is not sampled has no attestation.
+  CHECK(verifierd::AttestSampledJob(*net.chain, buyer, net.J(id), fetch,
+                                    {cpu.get(), &workloads::DataCatalog::Default(), {}})
+            .status()
+            .code() == Code::kFailedPrecondition);
 }
 
 TEST_CASE("bad input to probity verifier and probity audit is refused with a reason") {

@@ -11,12 +11,14 @@
 namespace probity::client {
 
 EventFollower::EventFollower(std::string node_address, EventFilter filter, OnEvent on_event,
-                             OnBreak on_break, BackoffPolicy backoff)
+                             OnBreak on_break, BackoffPolicy backoff,
+                             std::shared_ptr<grpc::ChannelCredentials> credentials)
     : address_(std::move(node_address)),
       filter_(std::move(filter)),
       on_event_(std::move(on_event)),
       on_break_(std::move(on_break)),
       backoff_(backoff),
+      credentials_(std::move(credentials)),
       cursor_(filter_.resume_after) {}
 
 EventFollower::~EventFollower() { Stop(); }
@@ -54,7 +56,8 @@ void EventFollower::Loop() {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(backoff_.initial.count()));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(backoff_.initial.count()));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(backoff_.max.count()));
-  auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(
+      address_, credentials_ ? credentials_ : grpc::InsecureChannelCredentials(), args);
   auto stub = node::v1::Node::NewStub(channel);
   auto wait = backoff_.initial;
 

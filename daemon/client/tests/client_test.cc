@@ -52,13 +52,22 @@ struct Chain {
 
   Chain() {
     REQUIRE(lt::InitHome(home, {"--fund", lt::FundFlag(4, 10'000'000)}).ok());
-    listen = "127.0.0.1:" + std::to_string(FreePort());
-    Start();
+    // A fixed port (the restart must come back on it); another test may grab a free port
+    // before the node binds it, so try a few.
+    for (int attempt = 0; attempt < 5 && !node; ++attempt) {
+      listen = "127.0.0.1:" + std::to_string(FreePort());
+      TryStart();
+    }
+    REQUIRE(node);
+  }
+  void TryStart() {
+    auto n = lt::NodeProcess::Start(home, {"--listen", listen, "--block-interval-ms", "20"});
+    if (n.ok()) node = std::move(n).value();
   }
   void Start() {
-    auto n = lt::NodeProcess::Start(home, {"--listen", listen, "--block-interval-ms", "20"});
-    REQUIRE_MESSAGE(n.ok(), n.status().ToString());
-    node = std::move(n).value();
+    node.reset();
+    TryStart();
+    REQUIRE(node);
   }
   std::shared_ptr<const ledger::NodeClient> Client() { return node->Client(); }
   ledger::Genesis Genesis() { return *ledger::LoadGenesisFile(home + "/config/genesis.json"); }

@@ -229,8 +229,8 @@ Result<std::unique_ptr<ProviderDaemon>> ProviderDaemon::Start(ProviderOptions op
   }
 
   auto node = std::make_shared<ledger::NodeClient>(
-      options.node_address,
-      ledger::TrustAnchor{options.genesis.chain_id, options.genesis.proposer});
+      options.node_address, ledger::TrustAnchor{options.genesis.chain_id, options.genesis.proposer},
+      options.node_credentials);
   PROBITY_ASSIGN_OR_RETURN(SecretKey signer, SecretKey::FromBytes(options.key->SecretBytes()));
   d.chain = NewNodeChainPort(node, options.genesis, std::move(signer));
   PROBITY_RETURN_IF_ERROR(d.WaitForNode());
@@ -328,7 +328,8 @@ Result<std::unique_ptr<ProviderDaemon>> ProviderDaemon::Start(ProviderOptions op
       },
       [](const Status& s) {
         observe::LogWarn(kLog, "event stream broke; reconnecting", {{"error", s.message()}});
-      });
+      },
+      client::BackoffPolicy{}, options.node_credentials);
   d.follower->Start();
   if (!options.pricing_command.empty()) {
     client::EventFilter orders;
@@ -336,7 +337,8 @@ Result<std::unique_ptr<ProviderDaemon>> ProviderDaemon::Start(ProviderOptions op
     orders.from_height = 0;  // live: old orders were matched or will be at the next refresh
     d.order_follower = std::make_unique<client::EventFollower>(
         options.node_address, orders,
-        [raw](const node::v1::EventRecord& r) { raw->offers->OnOrderPlaced(r); });
+        [raw](const node::v1::EventRecord& r) { raw->offers->OnOrderPlaced(r); },
+        client::EventFollower::OnBreak{}, client::BackoffPolicy{}, options.node_credentials);
     d.order_follower->Start();
   }
   d.upkeep = std::thread([raw] { raw->Upkeep(); });

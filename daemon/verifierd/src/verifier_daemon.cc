@@ -538,7 +538,8 @@ Result<std::unique_ptr<VerifierDaemon>> VerifierDaemon::Start(VerifierOptions op
       [raw](const node::v1::EventRecord& r) { raw->OnEvent(r); },
       [](const Status& s) {
         observe::LogWarn(kLog, "event stream broke; reconnecting", {{"error", s.ToString()}});
-      });
+      },
+      client::BackoffPolicy{}, impl->options.node->credentials());
   impl->follower->Start();
   observe::LogInfo(kLog, "started",
                    {{"account", impl->me_address},

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <utility>
+#include <vector>
 
 #include "backend_impl.h"
 
@@ -666,6 +667,63 @@ Status Backend::HashTensors(std::span<Hash256> out, std::span<const DeviceTensor
     PROBITY_RETURN_IF_ERROR(Check(*t, op, "tensor"));
     headers.push_back(EncodeTensorHeader(t->dtype(), t->shape()));
     items.push_back({headers.back(), t->raw(), t->byte_size()});
+  }
+  if (items.empty()) return Status::OK();
+  return impl_->HashTensors(out, items);
+}
+
+int64_t RowChunkCount(const Shape& shape, int64_t rows_per_chunk) {
+  if (rows_per_chunk < 1) return 0;
+  if (shape.empty() || shape[0] <= rows_per_chunk) return 1;
+  return (shape[0] - 1) / rows_per_chunk + 1;
+}
+
+Status Backend::HashRowChunks(std::span<Hash256> out, std::span<const RowChunking> tensors) {
+  constexpr std::string_view op = "HashRowChunks";
+  size_t total = 0;
+  for (const RowChunking& c : tensors) {
+    if (c.tensor == nullptr) return Bad(op, "null tensor");
+    PROBITY_RETURN_IF_ERROR(Check(*c.tensor, op, "tensor"));
+    if (c.rows_per_chunk < 1) {
+      return Bad(op, "rows_per_chunk must be >= 1, got " + std::to_string(c.rows_per_chunk));
+    }
+    total += static_cast<size_t>(RowChunkCount(c.tensor->shape(), c.rows_per_chunk));
+  }
+  if (out.size() != total) {
+    return Bad(op, "the tensors have " + std::to_string(total) + " chunks but there is room for " +
+                       std::to_string(out.size()) + " digests");
+  }
+  // Every chunk but a tensor's last has one header; the last may be shorter. The items point
+  // into the tensors' memory, so nothing is copied.
+  std::vector<Bytes> headers;
+  headers.reserve(2 * tensors.size());
+  std::vector<internal::HashItem> items;
+  items.reserve(total);
+  for (const RowChunking& c : tensors) {
+    const DeviceTensor& t = *c.tensor;
+    const int64_t count = RowChunkCount(t.shape(), c.rows_per_chunk);
+    if (count == 1) {
+      headers.push_back(EncodeTensorHeader(t.dtype(), t.shape()));
+      items.push_back({headers.back(), t.raw(), t.byte_size()});
+      continue;
+    }
+    const int64_t rows = t.shape()[0];
+    const size_t row_bytes = t.byte_size() / static_cast<size_t>(rows);
+    Shape shape = t.shape();
+    shape[0] = c.rows_per_chunk;
+    headers.push_back(EncodeTensorHeader(t.dtype(), shape));
+    const Bytes& full = headers.back();
+    const int64_t last_rows = rows - (count - 1) * c.rows_per_chunk;
+    shape[0] = last_rows;
+    headers.push_back(EncodeTensorHeader(t.dtype(), shape));
+    const Bytes& last = headers.back();
+    const auto* base = static_cast<const uint8_t*>(t.raw());
+    for (int64_t k = 0; k < count; ++k) {
+      const size_t begin = static_cast<size_t>(k * c.rows_per_chunk) * row_bytes;
+      const bool is_last = k + 1 == count;
+      const size_t bytes = static_cast<size_t>(is_last ? last_rows : c.rows_per_chunk) * row_bytes;
+      items.push_back({is_last ? ByteView(last) : ByteView(full), base + begin, bytes});
+    }
   }
   if (items.empty()) return Status::OK();
   return impl_->HashTensors(out, items);

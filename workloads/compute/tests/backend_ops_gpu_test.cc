@@ -73,6 +73,7 @@ TEST_CASE("bitwise cuda: MaxPool2x2") { CheckFamily("MaxPool2x2"); }
 TEST_CASE("bitwise cuda: SgdMomentumUpdate") { CheckFamily("SgdMomentumUpdate"); }
 TEST_CASE("bitwise cuda: AdamUpdate") { CheckFamily("AdamUpdate"); }
 TEST_CASE("bitwise cuda: HashTensors") { CheckFamily("HashTensors"); }
+TEST_CASE("bitwise cuda: HashRowChunks") { CheckFamily("HashRowChunks"); }
 
 TEST_CASE("cuda: a label out of range is refused before anything is written") {
   Backend* cuda = Cuda();

@@ -81,7 +81,8 @@ TEST_CASE("every op family of the catalogue has a test case here") {
                                            "MaxPool2x2",
                                            "SgdMomentumUpdate",
                                            "AdamUpdate",
-                                           "HashTensors"};
+                                           "HashTensors",
+                                           "HashRowChunks"};
   for (const std::string& f : OpFamilies()) {
     CHECK_MESSAGE(std::find(tested.begin(), tested.end(), f) != tested.end(), f);
   }
@@ -107,3 +108,4 @@ TEST_CASE("bitwise cpu: MaxPool2x2") { CheckFamily("MaxPool2x2"); }
 TEST_CASE("bitwise cpu: SgdMomentumUpdate") { CheckFamily("SgdMomentumUpdate"); }
 TEST_CASE("bitwise cpu: AdamUpdate") { CheckFamily("AdamUpdate"); }
 TEST_CASE("bitwise cpu: HashTensors") { CheckFamily("HashTensors"); }
+TEST_CASE("bitwise cpu: HashRowChunks") { CheckFamily("HashRowChunks"); }

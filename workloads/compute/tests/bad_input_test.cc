@@ -214,6 +214,31 @@ TEST_CASE("memory: upload, download, copy, reshape and hashing errors") {
   std::vector<const DeviceTensor*> null_one = {nullptr};
   ExpectInvalid(be->HashTensors(one, null_one), "null tensor");
   CHECK(!be->Allocate(DType::kF32, {-3}).ok());
+  // HashRowChunks: a digest count that does not match the chunks, a chunk size below 1, a null
+  // tensor or one of another backend are refused, and nothing is written.
+  DeviceTensor rows = F32(*be, {5, 3}, 1);
+  CHECK(RowChunkCount(rows.shape(), 2) == 3);
+  CHECK(RowChunkCount(rows.shape(), 5) == 1);
+  CHECK(RowChunkCount({}, 2) == 1);
+  CHECK(RowChunkCount({0, 4}, 2) == 1);
+  CHECK(RowChunkCount(rows.shape(), 0) == 0);
+  Hash256 untouched;
+  untouched.fill(0x5a);
+  std::vector<Hash256> three(3, untouched), two_digests(2, untouched);
+  const RowChunking by2[] = {{&rows, 2}};
+  ExpectInvalid(be->HashRowChunks(two_digests, by2), "3 chunks but there is room for 2");
+  const RowChunking by0[] = {{&rows, 0}};
+  ExpectInvalid(be->HashRowChunks(three, by0), "rows_per_chunk must be >= 1");
+  const RowChunking null_chunks[] = {{nullptr, 2}};
+  ExpectInvalid(be->HashRowChunks(three, null_chunks), "null tensor");
+  auto other = Cpu();
+  DeviceTensor foreign = F32(*other, {5, 3}, 1);
+  const RowChunking foreign_chunks[] = {{&foreign, 2}};
+  ExpectInvalid(be->HashRowChunks(three, foreign_chunks), "belongs to another backend");
+  for (const Hash256& h : three) CHECK(h == untouched);
+  for (const Hash256& h : two_digests) CHECK(h == untouched);
+  CHECK(be->HashRowChunks(three, by2).ok());
+  CHECK(three[2] == TensorHash(Tensor::FromVector<float>({1, 3}, {1, 1, 1}).value()));
   // The hash on the backend is the hash of the downloaded tensor.
   CHECK(be->HashTensor(t).value() == TensorHash(be->Download(t).value()));
   // Moving a DeviceTensor transfers ownership; the moved-from one is empty.

@@ -733,6 +733,81 @@ void AddHash(std::vector<OpCase>* out, std::vector<std::pair<DType, Shape>> spec
   out->push_back(std::move(oc));
 }
 
+// HashRowChunks over tensors of the given dtypes and shapes, each with its rows_per_chunk. The
+// reference is the definition: each chunk copied into a tensor of its own and hashed whole.
+struct ChunkSpec {
+  DType dtype;
+  Shape shape;
+  int64_t rows_per_chunk;
+};
+
+Tensor RandomOf(DType d, const Shape& s, uint64_t seed) {
+  if (d == DType::kF32) return RandomF32(s, seed, -1, 1, true);
+  Tensor t = Zeros(d, s);
+  Rng rng(seed);
+  for (uint8_t& b : t.mutable_bytes()) b = static_cast<uint8_t>(rng.Next());
+  return t;
+}
+
+void AddHashRowChunks(std::vector<OpCase>* out, std::vector<ChunkSpec> specs, uint64_t seed) {
+  std::vector<Tensor> ts;
+  std::string name = "HashRowChunks";
+  int64_t total = 0;
+  for (const ChunkSpec& c : specs) {
+    ts.push_back(RandomOf(c.dtype, c.shape, seed++));
+    name += " " + std::string(DTypeName(c.dtype)) + ShapeString(c.shape) + "/" +
+            std::to_string(c.rows_per_chunk);
+    total += RowChunkCount(c.shape, c.rows_per_chunk);
+  }
+  OpCase oc;
+  oc.family = "HashRowChunks";
+  oc.name = name;
+  oc.run = [=](Backend& be) -> Result<std::vector<Tensor>> {
+    std::vector<DeviceTensor> dts;
+    for (const Tensor& t : ts) {
+      PROBITY_ASSIGN_OR_RETURN(DeviceTensor d, be.Upload(t));
+      dts.push_back(std::move(d));
+    }
+    std::vector<RowChunking> chunking;
+    for (size_t i = 0; i < dts.size(); ++i) chunking.push_back({&dts[i], specs[i].rows_per_chunk});
+    std::vector<Hash256> hashes(static_cast<size_t>(total));
+    PROBITY_RETURN_IF_ERROR(be.HashRowChunks(hashes, chunking));
+    Tensor out = Zeros(DType::kU8, {total, 32});
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      std::memcpy(out.mutable_bytes().data() + 32 * i, hashes[i].data(), 32);
+    }
+    return std::vector<Tensor>{out};
+  };
+  oc.reference = [=]() {
+    Tensor out = Zeros(DType::kU8, {total, 32});
+    int64_t at = 0;
+    auto put = [&](const Tensor& chunk) {
+      const Hash256 h = Sha256(EncodeTensor(chunk));
+      std::memcpy(out.mutable_bytes().data() + 32 * at++, h.data(), 32);
+    };
+    for (size_t i = 0; i < ts.size(); ++i) {
+      const Tensor& t = ts[i];
+      const int64_t r = specs[i].rows_per_chunk;
+      if (t.rank() == 0 || t.shape()[0] <= r) {
+        put(t);
+        continue;
+      }
+      const int64_t rows = t.shape()[0];
+      const size_t row_bytes = t.byte_size() / static_cast<size_t>(rows);
+      for (int64_t begin = 0; begin < rows; begin += r) {
+        Shape shape = t.shape();
+        shape[0] = std::min(rows, begin + r) - begin;
+        Tensor chunk = Zeros(t.dtype(), shape);
+        std::memcpy(chunk.mutable_bytes().data(), t.bytes().data() + begin * row_bytes,
+                    chunk.byte_size());
+        put(chunk);
+      }
+    }
+    return std::vector<Tensor>{out};
+  };
+  out->push_back(std::move(oc));
+}
+
 }  // namespace
 
 std::vector<OpCase> AllOpCases() {
@@ -849,6 +924,43 @@ std::vector<OpCase> AllOpCases() {
            {DType::kU8, {120}},
            {DType::kU8, {128}}},
           next());
+
+  // Row chunks: 1, 7, 33 and 1000 rows cut at and around chunk boundaries; a rank-0, an empty
+  // and a one-chunk tensor (hashed whole); chunks at every alignment (u8 rows of odd length);
+  // runs of equal chunks (what the cpu backend hashes 16 at a time) whose messages end around
+  // the 64-byte padding boundary (16-byte header + 39, 40, 47, 48 bytes); the shapes of a
+  // training state (768 f32 per row, 2 rows per chunk: 8,192 bytes).
+  AddHashRowChunks(&cases,
+                   {{DType::kF32, {1, 5}, 1},
+                    {DType::kF32, {7, 3}, 2},
+                    {DType::kF32, {7, 9}, 7},
+                    {DType::kF32, {7, 9}, 1000},
+                    {DType::kF32, {33, 65}, 8},
+                    {DType::kF32, {1000, 3}, 33},
+                    {DType::kF32, {}, 3},
+                    {DType::kF32, {0, 4}, 2},
+                    {DType::kI64, {33, 3}, 4},
+                    {DType::kI8, {1000}, 7}},
+                   next());
+  AddHashRowChunks(&cases,
+                   {{DType::kU8, {33, 7}, 5},
+                    {DType::kU8, {1000, 33}, 249},
+                    {DType::kU8, {7, 2, 3}, 3},
+                    {DType::kI32, {33, 5, 3}, 2}},
+                   next());
+  AddHashRowChunks(&cases,
+                   {{DType::kU8, {100, 39}, 1},
+                    {DType::kU8, {100, 40}, 1},
+                    {DType::kU8, {100, 47}, 1},
+                    {DType::kU8, {100, 48}, 1},
+                    {DType::kU8, {33, 1}, 1}},
+                   next());
+  AddHashRowChunks(&cases,
+                   {{DType::kF32, {33, 768}, 2},
+                    {DType::kF32, {33}, 2048},
+                    {DType::kF32, {1000, 7}, 293},
+                    {DType::kF32, {65, 1000}, 2}},
+                   next());
   return cases;
 }
 

@@ -6,7 +6,8 @@
 // message):
 //   rows_per_chunk(t) = max(1, floor(kStateChunkBytes / bytes of one row of t))
 //   chunk k of t      = rows [k·rows_per_chunk, min(d0, (k+1)·rows_per_chunk)) of t
-// (a rank-0 tensor is one chunk).
+// (a rank-0 tensor, or one of at most rows_per_chunk rows, is one chunk: the tensor itself).
+// Backend::HashRowChunks computes exactly these hashes, in place.
 //
 // Internal to probity_workloads. A DeviceStateHasher is used by one thread at a time.
 #pragma once
@@ -31,11 +32,14 @@ using NamedChunkHashes = std::vector<std::pair<std::string, std::vector<Hash256>
 Hash256 TrainStateHashFromChunks(const Hash256& job_input_hash, uint64_t steps_done,
                                  const NamedChunkHashes& named);
 
-// The chunk hashes of a host tensor.
+// The rows per chunk of a state tensor: max(1, floor(kStateChunkBytes / bytes of one row)).
+int64_t StateRowsPerChunk(DType dtype, const Shape& shape);
+
+// The chunk hashes of a host tensor, hashed in place.
 std::vector<Hash256> HostChunkHashes(const Tensor& t);
 
-// Chunk hashes of fixed device tensors, on their backend: each chunk is copied into a buffer
-// of its own with GatherRows and all chunks are hashed in one HashTensors call.
+// Chunk hashes of fixed device tensors, on their backend: one Backend::HashRowChunks call
+// hashes every chunk of every tensor where it lies (on `cuda`, one kernel launch).
 class DeviceStateHasher {
  public:
   // REQUIRES: the tensors outlive the hasher and keep their shapes.
@@ -44,15 +48,12 @@ class DeviceStateHasher {
   Result<NamedChunkHashes> Hash();
 
  private:
-  struct Chunked {
-    std::string name;
-    const DeviceTensor* tensor;
-    std::vector<DeviceTensor> chunks;
-    std::vector<std::vector<int64_t>> rows;
-  };
   explicit DeviceStateHasher(Backend& backend) : backend_(backend) {}
   Backend& backend_;
-  std::vector<Chunked> tensors_;
+  std::vector<std::string> names_;
+  std::vector<RowChunking> chunking_;
+  std::vector<size_t> counts_;   // chunks per tensor
+  std::vector<Hash256> hashes_;  // all chunks, tensor after tensor
 };
 
 }  // namespace probity::workloads::internal

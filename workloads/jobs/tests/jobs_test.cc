@@ -1,8 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "fixtures.h"
+#include "probity/primitives/encoding.h"
 #include "probity/primitives/hex.h"
 #include "probity/primitives/merkle.h"
+#include "probity/primitives/sha256.h"
 #include "probity/workloads/random.h"
 #include "probity/workloads/workloads.h"
 
@@ -389,6 +393,62 @@ TEST_CASE("trace: record encoding and root") {
   CHECK(e[71] == 0xbb);
   std::vector<TraceRecord> one = {r};
   CHECK(TraceRoot(one) == MerkleLeafHash(e));
+}
+
+TEST_CASE("trace: TrainStateHash is the tagged hash of every tensor's row chunks") {
+  // workloads.h's definition written out, each chunk copied into a tensor of its own, over
+  // tensors cut at and around chunk boundaries: 682 rows per chunk (1000 rows: 682 + 318), one
+  // row per chunk (8,192- and 4,100-byte rows), 2,048 per chunk (2,049 elements: 2,048 + 1),
+  // and tensors that are one chunk (one row, a scalar, no rows).
+  TensorMap state;
+  uint32_t x = 99;
+  auto add = [&](const std::string& name, Shape shape) {
+    Tensor t = Tensor::Zeros(DType::kF32, std::move(shape)).value();
+    for (uint8_t& b : t.mutable_bytes())
+      b = static_cast<uint8_t>((x = x * 1664525u + 1013904223u) >> 24);
+    state[name] = std::move(t);
+  };
+  add("adam_m/a", {1000, 3});
+  add("b", {7, 2048});
+  add("c", {33, 1025});
+  add("d", {1, 5});
+  add("e", {});
+  add("f", {2049});
+  add("g", {0, 3});
+  Hash256 j;
+  j.fill(0x42);
+  ByteWriter w;
+  w.Raw(j);
+  w.U64(1234);
+  w.U32(static_cast<uint32_t>(state.size()));
+  size_t chunk_count = 0;
+  for (const auto& [name, t] : state) {
+    const int64_t row_bytes =
+        t.rank() == 0 ? 4 : 4 * t.numel() / std::max<int64_t>(1, t.shape()[0]);
+    const int64_t per = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, row_bytes));
+    std::vector<Hash256> chunks;
+    if (t.rank() == 0 || t.shape()[0] <= per) {
+      chunks.push_back(TensorHash(t));
+    } else {
+      for (int64_t begin = 0; begin < t.shape()[0]; begin += per) {
+        Shape shape = t.shape();
+        shape[0] = std::min(t.shape()[0], begin + per) - begin;
+        Tensor chunk = Tensor::Zeros(DType::kF32, shape).value();
+        std::copy_n(t.bytes().data() + begin * row_bytes, chunk.byte_size(),
+                    chunk.mutable_bytes().data());
+        chunks.push_back(TensorHash(chunk));
+      }
+    }
+    chunk_count += chunks.size();
+    w.LengthPrefixed(AsBytes(name));
+    w.U32(static_cast<uint32_t>(chunks.size()));
+    for (const Hash256& h : chunks) w.Raw(h);
+  }
+  CHECK(chunk_count == 2 + 7 + 33 + 1 + 1 + 2 + 1);
+  CHECK(TrainStateHash(j, 1234, state) == TaggedHash("probity/train-state", w.bytes()));
+  // Any bit of any chunk matters.
+  state["c"].mutable_bytes()[32 * 4100 + 7] ^= 0x10;
+  CHECK(TrainStateHash(j, 1234, state) != TaggedHash("probity/train-state", w.bytes()));
 }
 
 TEST_CASE("train job: pinned commitments (a change here changes what every verifier computes)") {

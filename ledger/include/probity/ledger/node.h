@@ -63,6 +63,10 @@ struct NodeOptions {
   // in the header of this height, so that followers' alarms can be exercised. 0 = off.
   // Set by `probity node` from PROBITY_TEST_CORRUPT_APP_HASH_AT; never set it in production.
   uint64_t test_corrupt_app_hash_at = 0;
+  // TEST ONLY (tests/faults): the n-th synced block write of this process fails as a failing
+  // disk would make it (Storage::Options::test_fail_write_at); the producer then halts and
+  // `probity node` exits 3. Set from PROBITY_TEST_FAIL_BLOCK_WRITE_AT. 0 = off.
+  uint64_t test_fail_block_write_at = 0;
 };
 
 struct SubmitOutcome {

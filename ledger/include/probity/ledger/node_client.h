@@ -47,10 +47,14 @@ class NodeClient {
 
   const TrustAnchor& anchor() const { return anchor_; }
   const std::string& address() const { return address_; }
+  // The channel credentials in use (insecure ones for plaintext): other connections to the
+  // same node (event streams) reuse them.
+  const std::shared_ptr<grpc::ChannelCredentials>& credentials() const { return credentials_; }
 
  private:
   std::string address_;
   TrustAnchor anchor_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::unique_ptr<node::v1::Node::Stub> stub_;
 };
 

@@ -6,6 +6,8 @@
 //   empty_block_interval_ms = 0      # 0: never cut an empty block (after block 1)
 //   verify_threads = 0               # 0: one per core
 //   submit_wait_timeout_ms = 10000   # longest SubmitTx(wait_for_commit) wait
+//   max_streams = 1024               # open StreamEvents + StreamBlocks calls; more refused
+//   max_streams_per_client = 64      # the same, per client IP address
 //   metrics_listen = ""              # Prometheus /metrics ("host:port"); empty: off
 //   tls_cert_file = ""               # gRPC over TLS with this PEM certificate chain ...
 //   tls_key_file = ""                # ... and this PEM key (relative paths: to config/)
@@ -38,6 +40,11 @@ struct NodeConfig {
   uint32_t empty_block_interval_ms = 0;
   uint32_t verify_threads = 0;
   uint32_t submit_wait_timeout_ms = 10000;
+  // Each open stream holds a server thread while it waits for blocks: past this many, new
+  // ones are refused (RESOURCE_EXHAUSTED) so that a client opening thousands cannot starve
+  // the node of threads and memory.
+  uint32_t max_streams = 1024;
+  uint32_t max_streams_per_client = 64;  // per IP address, so one host cannot take them all
   // Served by the daemon (`probity node`), not by the ledger library.
   std::string metrics_listen;
   // Both set: the gRPC service speaks TLS only (tls.h). Paths as written in the file.

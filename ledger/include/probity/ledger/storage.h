@@ -11,6 +11,7 @@
 // Thread-safety: all methods are safe from any thread (RocksDB's guarantees).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,10 @@ class Storage {
  public:
   struct Options {
     size_t block_cache_mb = 256;
+    // TEST ONLY (fault injection): when n > 0, the n-th WriteSynced of this Storage fails with
+    // kIOError and writes nothing, as a full disk or a failing device would make RocksDB fail
+    // it. `probity node` sets it from PROBITY_TEST_FAIL_BLOCK_WRITE_AT (docs/ledger.md).
+    uint64_t test_fail_write_at = 0;
   };
   // Opens or creates the database at `path` (a directory).
   static Result<std::unique_ptr<Storage>> Open(const std::string& path, const Options& options);
@@ -50,6 +55,8 @@ class Storage {
   rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* cfs_[4] = {};
   std::shared_ptr<rocksdb::Cache> cache_;
+  uint64_t test_fail_write_at_ = 0;
+  std::atomic<uint64_t> writes_{0};
 };
 
 }  // namespace probity::ledger

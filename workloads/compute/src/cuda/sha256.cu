@@ -3,10 +3,12 @@
 // so one thread hashes one message: header (the canonical tensor header, built on the host)
 // followed by the payload in device memory. Many tensors hash in parallel, one per thread.
 //
-// The header is 8 + 8*rank bytes, a multiple of 8, and device allocations are 256-byte
-// aligned, so every 64-byte block that lies wholly inside the payload starts on an 8-byte
-// boundary of device memory and is read with eight 8-byte loads; only the first blocks (with
-// the header) and the last (with the padding) are assembled byte by byte.
+// The header is 8 + 8*rank bytes, a multiple of 8, so every 64-byte block that lies wholly
+// inside the payload starts at the payload's alignment plus a multiple of 8. A whole tensor
+// starts on a 256-byte boundary (device allocations), and its blocks are read with eight 8-byte
+// loads; a row chunk of a tensor (Backend::HashRowChunks) may start at any byte, and its blocks
+// are read with 4-byte loads, shifted into place when the chunk is not 4-byte aligned. Only the
+// first blocks (with the header) and the last (with the padding) are assembled byte by byte.
 #include "cuda/cuda_common.cuh"
 #include "cuda/kernels.cuh"
 
@@ -67,16 +69,40 @@ __global__ void Sha256Kernel(uint8_t* digests, const HashJob* jobs, int count) {
   const uint64_t padded = blocks * 64;
   uint32_t state[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  // The payload's misalignment: 0 (8-byte loads), 4 (4-byte loads) or the byte offset within
+  // a 4-byte word (4-byte loads of the enclosing words, funnel-shifted).
+  const uint32_t misalign = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(job.data) & 7);
   uint32_t w[16];
   for (uint64_t blk = 0; blk < blocks; ++blk) {
     const uint64_t start = blk * 64;
     if (start >= job.header_len && start + 64 <= total) {
-      const uint2* src = reinterpret_cast<const uint2*>(job.data + (start - job.header_len));
+      const uint8_t* p = job.data + (start - job.header_len);
+      if (misalign == 0) {
+        const uint2* src = reinterpret_cast<const uint2*>(p);
 #pragma unroll
-      for (int i = 0; i < 8; ++i) {
-        const uint2 v = src[i];
-        w[2 * i] = __byte_perm(v.x, 0, 0x0123);
-        w[2 * i + 1] = __byte_perm(v.y, 0, 0x0123);
+        for (int i = 0; i < 8; ++i) {
+          const uint2 v = src[i];
+          w[2 * i] = __byte_perm(v.x, 0, 0x0123);
+          w[2 * i + 1] = __byte_perm(v.y, 0, 0x0123);
+        }
+      } else if ((misalign & 3) == 0) {
+        const uint32_t* src = reinterpret_cast<const uint32_t*>(p);
+#pragma unroll
+        for (int i = 0; i < 16; ++i) w[i] = __byte_perm(src[i], 0, 0x0123);
+      } else {
+        // Bytes p .. p+63 lie in the 17 aligned words from p & ~3, all inside the tensor's
+        // allocation (the block's first and last bytes are in it); little-endian word i of the
+        // block is the 8·shift-bit right funnel shift of aligned words i and i+1.
+        const uint32_t* src =
+            reinterpret_cast<const uint32_t*>(reinterpret_cast<uintptr_t>(p) & ~uintptr_t{3});
+        const uint32_t shift = 8 * (misalign & 3);
+        uint32_t lo = src[0];
+#pragma unroll
+        for (int i = 0; i < 16; ++i) {
+          const uint32_t hi = src[i + 1];
+          w[i] = __byte_perm(__funnelshift_r(lo, hi, shift), 0, 0x0123);
+          lo = hi;
+        }
       }
     } else {
       for (int i = 0; i < 16; ++i) {

@@ -3,6 +3,8 @@
 // it delivered, so a consumer sees every matching event exactly once and in chain order, even
 // across node restarts and network cuts (the node keeps its event index).
 //
+// `credentials`: the node connection's (NodeClient::credentials()); null for plaintext.
+//
 // Thread-safety: the callbacks run on the follower's own thread, one at a time. Start and Stop
 // are called by the owner's thread.
 #pragma once
@@ -23,7 +25,8 @@
 
 namespace grpc {
 class ClientContext;
-}
+class ChannelCredentials;
+}  // namespace grpc
 
 namespace probity::client {
 
@@ -47,7 +50,8 @@ class EventFollower {
   using OnBreak = std::function<void(const Status&)>;
 
   EventFollower(std::string node_address, EventFilter filter, OnEvent on_event,
-                OnBreak on_break = {}, BackoffPolicy backoff = {});
+                OnBreak on_break = {}, BackoffPolicy backoff = {},
+                std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
   ~EventFollower();  // Stop()
   EventFollower(const EventFollower&) = delete;
   EventFollower& operator=(const EventFollower&) = delete;
@@ -69,6 +73,7 @@ class EventFollower {
   const OnEvent on_event_;
   const OnBreak on_break_;
   const BackoffPolicy backoff_;
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;  // null: plaintext
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -28,11 +28,17 @@
 #include "probity/primitives/status.h"
 #include "probity/workloads/dataset.h"
 
+namespace grpc {
+class ChannelCredentials;
+}
+
 namespace probity::provider {
 
 struct ProviderOptions {
-  std::string data_dir;                            // REQUIRED
-  std::string node_address;                        // REQUIRED: the node's gRPC "host:port"
+  std::string data_dir;      // REQUIRED
+  std::string node_address;  // REQUIRED: the node's gRPC "host:port"
+  // TLS to the node (ledger/tls.h MakeChannelCredentials); null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> node_credentials;
   ledger::Genesis genesis;                         // REQUIRED: the chain (trust anchor, chain id)
   std::shared_ptr<const SecretKey> key;            // REQUIRED: the provider's account key
   std::string listen = "127.0.0.1:0";              // the service; port 0 picks a free one

@@ -138,6 +138,18 @@ struct Conv2dParams {
   int padding = 0;  // >= 0
 };
 
+// One tensor for HashRowChunks: hashed in chunks of `rows_per_chunk` consecutive
+// leading-dimension rows.
+struct RowChunking {
+  const DeviceTensor* tensor = nullptr;
+  int64_t rows_per_chunk = 1;  // >= 1
+};
+
+// The number of chunks HashRowChunks gives a tensor of `shape`: 1 when the tensor is one chunk
+// (rank 0, or shape[0] <= rows_per_chunk, an empty tensor included), else
+// ceil(shape[0] / rows_per_chunk). 0 for rows_per_chunk < 1, which HashRowChunks refuses.
+int64_t RowChunkCount(const Shape& shape, int64_t rows_per_chunk);
+
 // PyTorch's SGD (dampening 0, not Nesterov), with the operation order below.
 struct SgdParams {
   float learning_rate = 0.01f;
@@ -163,7 +175,7 @@ class Backend final {
 
   // "cpu" or "cuda".
   std::string_view name() const;
-  // For logs and benchmark records, e.g. "cpu: avx2+fma, 8 threads" or
+  // For logs and benchmark records, e.g. "cpu: avx2+fma, sha256 x16, 8 threads" or
   // "cuda: NVIDIA H100 80GB HBM3 (sm_90, 132 SMs)".
   std::string Describe() const;
 
@@ -297,6 +309,15 @@ class Backend final {
   // Hashes several tensors at once (on `cuda`, in parallel: SHA-256 is sequential within one
   // message, so one tensor cannot use more than one GPU thread). out.size() == tensors.size().
   Status HashTensors(std::span<Hash256> out, std::span<const DeviceTensor* const> tensors);
+  // TensorHash of every row chunk of every tensor, computed in place (nothing is copied; on
+  // `cuda` one launch hashes every chunk, one thread each; on `cpu` the chunks are spread over
+  // the threads, 16 at a time per thread where the processor has AVX-512). With r =
+  // rows_per_chunk, chunk k of a tensor of shape [d0, d1, ...] is the tensor of shape
+  // [min(d0, (k+1)·r) − k·r, d1, ...] holding rows [k·r, min(d0, (k+1)·r)); a tensor that is
+  // one chunk (RowChunkCount == 1) hashes as itself. out holds tensors[0]'s chunk hashes in
+  // row order, then tensors[1]'s, ...: out.size() must be the sum of their RowChunkCount.
+  // This is how a training state is hashed (workloads.h: TrainStateHash). Waits.
+  Status HashRowChunks(std::span<Hash256> out, std::span<const RowChunking> tensors);
 
   // For the backend implementations (src/backend_impl.h).
   internal::BackendImpl& impl() { return *impl_; }
