@@ -8,8 +8,14 @@
 #include "probity/ledger/genesis.h"
 #include "probity/ledger/node_config.h"
 #include "probity/ledger/toml.h"
+#include "quiet_protobuf.h"
 
 using namespace probity;
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  fuzz::SilenceProtobufLogs();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
