@@ -7,8 +7,14 @@
 #include "fixtures.h"
 #include "probity/ledger/block.h"
 #include "probity/ledger/tx.h"
+#include "quiet_protobuf.h"
 
 using namespace probity;
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  fuzz::SilenceProtobufLogs();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

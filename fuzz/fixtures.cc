@@ -130,6 +130,9 @@ ledger::ChainApp& Chain() {
     g.chain_id = std::string(kChainId);
     g.time_unix_ms = 1767225600000;
     g.proposer = FixedKey(0).PublicKey();
+    // As a chain that settles disputes must: an opening (up to 4 MiB) fits in a transaction.
+    g.params.max_tx_bytes = 8u << 20;
+    g.params.max_block_bytes = 16u << 20;
     g.modules["bank"] = "{\"balances\":[{\"address\":\"" + EncodeAddress(FixedKey(1).PublicKey()) +
                         "\",\"amount\":\"1000000000000\"}]}";
     if (auto r = a->InitChain(g); !r.ok()) Die("init chain", r.status());

@@ -1,7 +1,8 @@
 // Writes the seed corpora of the fuzz targets (fuzz/corpus/<target>/) from the real encoders
 // and the test vectors in tests/data: valid inputs of every kind each target reads, small
-// enough to keep the committed corpus at a few kilobytes per target. Deterministic: the same
-// files in every run (signatures use fixed auxiliary randomness; names are content hashes).
+// enough to keep the committed corpus at a few kilobytes per target. Files are named by their
+// content hash; every seed comes out the same in every run except the provider requests,
+// whose signatures (client::SignProviderRequest) take fresh randomness.
 //
 // usage: make_corpus OUT_DIR TESTS_DATA_DIR      (scripts/fuzz.sh --corpus runs it)
 #include <cstdio>
@@ -13,9 +14,11 @@
 #include "fixtures.h"
 #include "probity/bank/v1/bank.pb.h"
 #include "probity/client/provider_client.h"
+#include "probity/contracts/marketplace.h"
 #include "probity/jobs/v1/jobs.pb.h"
 #include "probity/ledger/block.h"
 #include "probity/ledger/canonical_proto.h"
+#include "probity/ledger/genesis.h"
 #include "probity/ledger/tx.h"
 #include "probity/market/v1/market.pb.h"
 #include "probity/primitives/bech32m.h"
@@ -25,6 +28,7 @@
 #include "probity/provider/v1/provider.pb.h"
 #include "probity/staking/v1/staking.pb.h"
 #include "probity/verifier/sim/provider_trace.h"
+#include "probity/workloads/job_result.h"
 #include "probity/workloads/job_spec.h"
 #include "probity/workloads/safetensors.h"
 
@@ -267,6 +271,42 @@ void JobSpecSeeds() {
   }
 }
 
+void JobResultSeeds() {
+  Seed("job_result", Must(workloads::EncodeJobResult(*fuzz::InferJob().run)));
+}
+
+void ConfigSeeds() {
+  Seed("config", Prefixed(0, AsBytes(std::string_view(R"(# a node config
+block_interval_ms = 100
+empty_block_interval_ms = 0
+verify_threads = 0
+submit_wait_timeout_ms = 10_000
+metrics_listen = "127.0.0.1:9100"
+tls_cert_file = ""
+[mempool]
+max_txs = 50000
+max_bytes = 67108864
+max_per_sender = 256
+backpressure_txs = 20000
+[storage]
+block_cache_mb = 256
+state_cache_mb = 256
+keep_recent_heights = 0
+)"))));
+  Seed("config",
+       Prefixed(0, AsBytes(std::string_view("name = \"a\\u00e9\\n\" # x\nflag = true\n"))));
+  ledger::Genesis g;
+  g.chain_id = std::string(fuzz::kChainId);
+  g.time_unix_ms = 1767225600000;
+  g.proposer = fuzz::FixedKey(0).PublicKey();
+  g.modules["bank"] = "{\"balances\":[{\"address\":\"" +
+                      EncodeAddress(fuzz::FixedKey(1).PublicKey()) + "\",\"amount\":\"1000\"}]}";
+  for (auto& [name, json] : contracts::MarketplaceDefaultGenesis()) g.modules[name] = json;
+  Seed("config", Prefixed(1, AsBytes(ledger::GenesisToJson(g))));
+  g.modules.clear();
+  Seed("config", Prefixed(1, AsBytes(ledger::GenesisToJson(g))));
+}
+
 void ProviderSeeds() {
   namespace pv = provider::v1;
   const Hash256 job_id = Sha256("fuzz provider job");
@@ -314,6 +354,8 @@ int main(int argc, char** argv) {
   IdxSeeds(data);
   Bech32mSeeds(data);
   JobSpecSeeds();
+  JobResultSeeds();
+  ConfigSeeds();
   ProviderSeeds();
   std::printf("make_corpus: %d seeds in %s\n", g_written, g_out.c_str());
   return 0;

@@ -20,6 +20,7 @@
 #include "probity/client/provider_client.h"
 #include "probity/observe/observe.h"
 #include "probity/primitives/sha256.h"
+#include "quiet_protobuf.h"
 #include "service.h"
 
 using namespace probity;
@@ -152,6 +153,7 @@ void Sign(Req& req, int signer, std::string_view method, ByteView body) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  fuzz::SilenceProtobufLogs();
   TheRig();
   return 0;
 }

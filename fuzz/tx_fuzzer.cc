@@ -6,10 +6,12 @@
 
 #include "fixtures.h"
 #include "probity/ledger/tx.h"
+#include "quiet_protobuf.h"
 
 using namespace probity;
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  fuzz::SilenceProtobufLogs();
   fuzz::Chain();
   return 0;
 }

@@ -2,8 +2,12 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <charconv>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "probity/ledger/canonical_proto.h"
 #include "probity/node/v1/genesis.pb.h"
@@ -43,6 +47,85 @@ node::v1::Genesis ToProto(const Genesis& g) {
   return p;
 }
 
+// Module sections travel as google.protobuf.Value, whose numbers are doubles: an integer
+// above 2^53 written as a JSON number would silently become another integer (9007199254740993
+// reads as 9007199254740992), and the genesis would not mean what it says. Such numbers are
+// refused; 64-bit amounts are written as strings, as the proto3 JSON mapping prints them.
+// Runs on text that protobuf's parser accepted, so the JSON is well formed.
+Status CheckModuleNumbers(std::string_view s) {
+  struct Frame {
+    bool object = false;
+    bool expect_key = false;
+    std::string key;  // the member whose value is being read (objects)
+  };
+  std::vector<Frame> stack;
+  size_t i = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '{' || c == '[') {
+      stack.push_back({c == '{', c == '{', ""});
+      ++i;
+    } else if (c == '}' || c == ']') {
+      if (!stack.empty()) stack.pop_back();
+      ++i;
+    } else if (c == ',') {
+      if (!stack.empty() && stack.back().object) stack.back().expect_key = true;
+      ++i;
+    } else if (c == ':') {
+      if (!stack.empty()) stack.back().expect_key = false;
+      ++i;
+    } else if (c == '"') {
+      std::string text;  // unescaped enough to recognise a key (\uXXXX of ASCII included)
+      for (++i; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] != '\\' || i + 1 >= s.size()) {
+          text.push_back(s[i]);
+          continue;
+        }
+        const char e = s[++i];
+        if (e == 'u' && i + 4 < s.size()) {
+          unsigned v = 0;
+          std::from_chars(s.data() + i + 1, s.data() + i + 5, v, 16);
+          text.push_back(v < 0x80 ? static_cast<char>(v) : '?');
+          i += 4;
+        } else {
+          text.push_back(e);
+        }
+      }
+      ++i;
+      if (!stack.empty() && stack.back().object && stack.back().expect_key) {
+        stack.back().key = std::move(text);
+      }
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      const size_t start = i;
+      while (i < s.size() && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' ||
+                              s[i] == 'E' || (s[i] >= '0' && s[i] <= '9'))) {
+        ++i;
+      }
+      const std::string_view number = s.substr(start, i - start);
+      const bool in_modules = stack.size() >= 2 && stack[0].object && stack[0].key == "modules";
+      if (!in_modules) continue;
+      const std::string_view digits = number.substr(number[0] == '-' ? 1 : 0);
+      const bool integer = digits.find_first_of(".eE") == std::string_view::npos;
+      // 2^53 = 9007199254740992 has 16 digits; every integer up to it is a double.
+      uint64_t value = 0;
+      if (integer && digits.size() == 16) {
+        std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      }
+      const bool exact =
+          !integer || digits.size() < 16 || (digits.size() == 16 && value <= (uint64_t{1} << 53));
+      if (!exact) {
+        return Status::InvalidArgument(
+            "genesis module section " + stack[1].key + ": the number " + std::string(number) +
+            " is too large to be read exactly; write it as a string (\"" + std::string(number) +
+            "\")");
+      }
+    } else {
+      ++i;  // whitespace, true, false, null
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<Genesis> ParseGenesis(std::string_view json) {
@@ -53,6 +136,7 @@ Result<Genesis> ParseGenesis(std::string_view json) {
   if (!st.ok()) {
     return Status::InvalidArgument("genesis is not valid: " + std::string(st.message()));
   }
+  PROBITY_RETURN_IF_ERROR(CheckModuleNumbers(json));
   Genesis g;
   if (!ValidChainId(p.chain_id())) {
     return Status::InvalidArgument("genesis chain_id must be 1-64 characters of [A-Za-z0-9._-]");

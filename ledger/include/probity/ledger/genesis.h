@@ -10,7 +10,10 @@
 //   }
 // The JSON mapping of proto/probity/node/v1/genesis.proto (64-bit numbers may be written as
 // strings or numbers); unknown fields are errors. Each module's section is passed to that
-// module's InitGenesis as JSON text.
+// module's InitGenesis as JSON text; it travels as a google.protobuf.Value, whose numbers are
+// doubles, so a module section's integers above 2^53 must be written as strings (a number that
+// would not be read exactly is refused), and its objects' members may come back in another
+// order.
 #pragma once
 
 #include <cstdint>
@@ -40,11 +43,12 @@ struct Genesis {
 };
 
 // kInvalidArgument naming the problem (bad JSON, unknown field, bad address, chain id not
-// [A-Za-z0-9._-]{1,64}, a limit of zero).
+// [A-Za-z0-9._-]{1,64}, a limit of zero, a module section's number above 2^53).
 Result<Genesis> ParseGenesis(std::string_view json);
 Result<Genesis> LoadGenesisFile(const std::string& path);
 
-// Pretty JSON in the format above; ParseGenesis(GenesisToJson(g)) == g.
+// Pretty JSON in the format above; ParseGenesis(GenesisToJson(g)) is g (the same GenesisHash;
+// module sections' members perhaps in another order).
 std::string GenesisToJson(const Genesis& g);
 
 // SHA-256 over the canonical protobuf encoding of the genesis: what a node pins at init so

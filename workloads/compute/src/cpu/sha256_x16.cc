@@ -67,7 +67,12 @@ struct Message {
 };
 
 PROBITY_AVX512_INLINE __m512i Add(__m512i a, __m512i b) { return _mm512_add_epi32(a, b); }
-PROBITY_AVX512_INLINE __m512i Ror(__m512i a, int n) { return _mm512_ror_epi32(a, n); }
+// The rotation is a template argument: the instruction takes an immediate, and Clang wants it
+// constant at the intrinsic itself, not only after inlining.
+template <int N>
+PROBITY_AVX512_INLINE __m512i Ror(__m512i a) {
+  return _mm512_ror_epi32(a, N);
+}
 PROBITY_AVX512_INLINE __m512i Xor3(__m512i a, __m512i b, __m512i c) {
   return _mm512_ternarylogic_epi32(a, b, c, 0x96);
 }
@@ -118,16 +123,16 @@ PROBITY_AVX512_INLINE void Compress(__m512i state[8], const uint8_t* const block
       wi = w[i];
     } else {
       const __m512i w15 = w[(i + 1) & 15], w2 = w[(i + 14) & 15];
-      const __m512i s0 = Xor3(Ror(w15, 7), Ror(w15, 18), _mm512_srli_epi32(w15, 3));
-      const __m512i s1 = Xor3(Ror(w2, 17), Ror(w2, 19), _mm512_srli_epi32(w2, 10));
+      const __m512i s0 = Xor3(Ror<7>(w15), Ror<18>(w15), _mm512_srli_epi32(w15, 3));
+      const __m512i s1 = Xor3(Ror<17>(w2), Ror<19>(w2), _mm512_srli_epi32(w2, 10));
       wi = Add(Add(w[i & 15], s0), Add(w[(i + 9) & 15], s1));
       w[i & 15] = wi;
     }
-    const __m512i s1 = Xor3(Ror(e, 6), Ror(e, 11), Ror(e, 25));
+    const __m512i s1 = Xor3(Ror<6>(e), Ror<11>(e), Ror<25>(e));
     const __m512i ch = _mm512_ternarylogic_epi32(e, f, g, 0xCA);   // e ? f : g
     const __m512i maj = _mm512_ternarylogic_epi32(a, b, c, 0xE8);  // majority
     const __m512i t1 = Add(Add(h, s1), Add(ch, Add(_mm512_set1_epi32(kRound[i]), wi)));
-    const __m512i t2 = Add(Xor3(Ror(a, 2), Ror(a, 13), Ror(a, 22)), maj);
+    const __m512i t2 = Add(Xor3(Ror<2>(a), Ror<13>(a), Ror<22>(a)), maj);
     h = g, g = f, f = e, e = Add(d, t1), d = c, c = b, b = a, a = Add(t1, t2);
   }
   const __m512i next[8] = {a, b, c, d, e, f, g, h};

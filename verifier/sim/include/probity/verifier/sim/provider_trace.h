@@ -20,8 +20,8 @@
 // Only inference jobs: a training segment's opening carries the state it starts from, which a
 // made-up hash has none of.
 //
-// Thread-safety: values; const methods may be called concurrently, except that Build and Open
-// use the given backend, which is used by one thread at a time.
+// Thread-safety: values; const methods may be called concurrently. Build uses the given
+// backend, which is used by one thread at a time.
 #pragma once
 
 #include <cstdint>
