@@ -674,7 +674,11 @@ Result<std::shared_ptr<const Node>> StateTreeImpl::ReadNode(const NodeKey& key) 
 Result<std::optional<LeafNode>> StateTreeImpl::FindLeaf(
     uint64_t version, const Hash256& key_hash, std::vector<Hash256>* siblings_top_down) const {
   NodeKey at{version, NibblePath{}};
-  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> node, RootNode(version));
+  // `held` owns the walk's current subtree; the linked children below it are owned by their
+  // parents, so the walk follows them by plain pointer. Copying a shared_ptr per level would
+  // be an atomic increment and decrement on the same few top nodes from every reading thread.
+  PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const Node> held, RootNode(version));
+  const Node* node = held.get();
   for (;;) {
     switch (node->kind) {
       case NodeKind::kNull:
@@ -692,9 +696,10 @@ Result<std::optional<LeafNode>> StateTreeImpl::FindLeaf(
     const ChildRef& c = node->internal.At(walk.slot);
     at = NodeKey{c.version, at.path.Child(walk.slot)};
     if (c.node != nullptr) {
-      node = c.node;
+      node = c.node.get();
     } else {
-      PROBITY_ASSIGN_OR_RETURN(node, ReadNode(at));
+      PROBITY_ASSIGN_OR_RETURN(held, ReadNode(at));
+      node = held.get();
     }
     if (node->kind != NodeKind::kInternal) {
       return Status::Corruption("state tree: an internal child is not an internal node");
