@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "probity/primitives/hex.h"
+#include "probity/primitives/sha256.h"
 
 using namespace probity;
 
@@ -94,4 +95,16 @@ TEST_CASE("bech32m: addresses round-trip and bad ones are refused") {
   CHECK_FALSE(DecodeAddress(Bech32mEncode("prb", words)).ok());
   CHECK_FALSE(DecodeAddress("").ok());
   CHECK_FALSE(DecodeAddress("prb1").ok());
+}
+
+TEST_CASE("bech32m: the fixed-shape address encoder agrees with the general encoder") {
+  // EncodeAddress has its own allocation-free path; it must give the exact string that
+  // ConvertBits + Bech32mEncode give, for keys with every byte value in every position.
+  for (int i = 0; i < 512; ++i) {
+    XOnlyPubKey k = Sha256("address encoder " + std::to_string(i));
+    if (i < 256) k.fill(static_cast<uint8_t>(i));
+    auto words = ConvertBits(k, 8, 5, true);
+    REQUIRE(words.ok());
+    CHECK(EncodeAddress(k) == Bech32mEncode(kAddressPrefix, *words));
+  }
 }

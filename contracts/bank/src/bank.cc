@@ -116,22 +116,14 @@ Status Bank::Move(ledger::Context& ctx, const XOnlyPubKey& from, const XOnlyPubK
   return Status::OK();
 }
 
-const std::string& Bank::AddressOf(const XOnlyPubKey& account) {
-  constexpr size_t kMaxRemembered = 1 << 18;
-  auto it = addresses_.find(account);
-  if (it != addresses_.end()) return it->second;
-  if (addresses_.size() >= kMaxRemembered) addresses_.clear();
-  return addresses_.emplace(account, EncodeAddress(account)).first->second;
-}
-
 Status Bank::Transfer(ledger::Context& ctx, const XOnlyPubKey& from, const XOnlyPubKey& to,
                       uint64_t amount) {
   if (amount == 0) return Status::InvalidArgument("transfer amount must be positive");
   PROBITY_RETURN_IF_ERROR(Move(ctx, from, to, amount, "the transfer"));
   types::v1::Event e;
   e.set_type(std::string(kTransferEvent));
-  Attr(&e, "sender", AddressOf(from), true);
-  Attr(&e, "recipient", AddressOf(to), true);
+  Attr(&e, "sender", EncodeAddress(from), true);
+  Attr(&e, "recipient", EncodeAddress(to), true);
   Attr(&e, "amount", std::to_string(amount), false);
   ctx.Emit(std::move(e));
   return Status::OK();

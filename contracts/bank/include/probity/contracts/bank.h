@@ -21,7 +21,6 @@
 // Thread-safety: as ledger::Module (module.h).
 #pragma once
 
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -71,13 +70,6 @@ class Bank final : public ledger::Module, public ledger::FeePayer {
   Status ChargeFee(ledger::Context& ctx, const XOnlyPubKey& payer, uint64_t fee) override;
 
  private:
-  // bech32m of an account, remembered: a transfer names two accounts in its event, and the
-  // encoding costs more than the rest of the transfer. Only touched by execution (one thread).
-  // An ordered map: recipients are chosen by users, and a hash table keyed by them could be
-  // flooded into one bucket.
-  const std::string& AddressOf(const XOnlyPubKey& account);
-  std::map<XOnlyPubKey, std::string> addresses_;
-
   Status Move(ledger::Context& ctx, const XOnlyPubKey& from, const XOnlyPubKey& to, uint64_t amount,
               std::string_view what);
 };
