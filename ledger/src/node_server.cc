@@ -313,34 +313,91 @@ class NodeServer::Service final : public node::v1::Node::Service {
   }
 
   // Sends the events of cursor.height at or after cursor. false when the client is gone.
+  // The event records of one height, built once and shared by every stream that sends it:
+  // with many live streams, reading, verifying and parsing the block and its results once per
+  // stream per height was the node's largest cost under a stream flood.
+  struct HeightEvents {
+    std::vector<node::v1::EventRecord> records;  // in (slot, event index) order
+    size_t bytes = 0;
+  };
+
+  Result<std::shared_ptr<const HeightEvents>> EventsAt(uint64_t height) {
+    {
+      std::lock_guard<std::mutex> l(events_mu_);
+      auto it = events_cache_.find(height);
+      if (it != events_cache_.end()) return it->second;
+    }
+    PROBITY_ASSIGN_OR_RETURN(DecodedBlock block, LoadBlock(height));
+    PROBITY_ASSIGN_OR_RETURN(auto results, node_->blocks().GetResults(height));
+    if (!results) return ::probity::Status::Corruption("results of a stored block are missing");
+    auto h = std::make_shared<HeightEvents>();
+    const uint32_t n = static_cast<uint32_t>(results->tx_results_size());
+    if (n != block.txs.size()) {
+      return ::probity::Status::Corruption("stored results do not match the block's transactions");
+    }
+    for (uint32_t slot = 0; slot <= n + 1; ++slot) {
+      auto* events = slot == 0   ? results->mutable_begin_block_events()
+                     : slot <= n ? results->mutable_tx_results(static_cast<int>(slot - 1))
+                                       ->mutable_events()
+                                 : results->mutable_end_block_events();
+      std::string tx_id;
+      if (slot >= 1 && slot <= n && !events->empty()) {
+        tx_id = Field(Sha256(ByteView(block.txs[slot - 1])));
+      }
+      for (int i = 0; i < events->size(); ++i) {
+        node::v1::EventRecord& rec = h->records.emplace_back();
+        rec.mutable_cursor()->set_height(height);
+        rec.mutable_cursor()->set_slot(slot);
+        rec.mutable_cursor()->set_event_index(static_cast<uint32_t>(i));
+        if (!tx_id.empty()) rec.set_tx_id(tx_id);
+        *rec.mutable_event() = std::move(*events->Mutable(i));
+        rec.set_time_unix_ms(block.header.time_unix_ms());
+        h->bytes += rec.ByteSizeLong();
+      }
+    }
+    std::lock_guard<std::mutex> l(events_mu_);
+    auto [it, fresh] = events_cache_.emplace(height, std::move(h));
+    if (fresh) {
+      events_cache_bytes_ += it->second->bytes;
+      // Keep the newest heights within the budget (always the one just built): streams
+      // following the tip all ask for the same few.
+      while (events_cache_bytes_ > kEventsCacheBytes && events_cache_.size() > 1) {
+        auto victim = events_cache_.begin() == it ? std::next(events_cache_.begin())
+                                                  : events_cache_.begin();
+        events_cache_bytes_ -= victim->second->bytes;
+        events_cache_.erase(victim);
+      }
+    }
+    return it->second;
+  }
+
+  // Sends the events of cursor.height at or after cursor. false when the client is gone.
+  // Every record but the last goes with a buffer hint, so that gRPC coalesces a height's
+  // events into few frames and writes instead of flushing each one.
   Result<bool> SendHeight(EventPosition cursor, const std::set<std::string>& types,
                           const std::string& account,
                           grpc::ServerWriter<node::v1::EventRecord>* writer) {
-    PROBITY_ASSIGN_OR_RETURN(DecodedBlock block, LoadBlock(cursor.height));
-    PROBITY_ASSIGN_OR_RETURN(auto results, node_->blocks().GetResults(cursor.height));
-    if (!results) return ::probity::Status::Corruption("results of a stored block are missing");
-    const uint32_t n = static_cast<uint32_t>(results->tx_results_size());
-    for (uint32_t slot = cursor.slot; slot <= n + 1; ++slot) {
-      const google::protobuf::RepeatedPtrField<types::v1::Event>& events =
-          slot == 0   ? results->begin_block_events()
-          : slot <= n ? results->tx_results(static_cast<int>(slot - 1)).events()
-                      : results->end_block_events();
-      uint32_t start = slot == cursor.slot ? cursor.event_index : 0;
-      for (uint32_t i = start; i < static_cast<uint32_t>(events.size()); ++i) {
-        const auto& e = events[static_cast<int>(i)];
-        if (!Matches(e, types, account)) continue;
-        node::v1::EventRecord rec;
-        rec.mutable_cursor()->set_height(cursor.height);
-        rec.mutable_cursor()->set_slot(slot);
-        rec.mutable_cursor()->set_event_index(i);
-        if (slot >= 1 && slot <= n) rec.set_tx_id(Field(Sha256(ByteView(block.txs[slot - 1]))));
-        *rec.mutable_event() = e;
-        rec.set_time_unix_ms(block.header.time_unix_ms());
-        if (!writer->Write(rec)) return false;
+    PROBITY_ASSIGN_OR_RETURN(std::shared_ptr<const HeightEvents> h, EventsAt(cursor.height));
+    const node::v1::EventRecord* pending = nullptr;
+    for (const auto& rec : h->records) {
+      const auto& c = rec.cursor();
+      if (c.slot() < cursor.slot || (c.slot() == cursor.slot && c.event_index() < cursor.event_index)) {
+        continue;
       }
+      if (!Matches(rec.event(), types, account)) continue;
+      if (pending != nullptr && !writer->Write(*pending, grpc::WriteOptions().set_buffer_hint())) {
+        return false;
+      }
+      pending = &rec;
     }
+    if (pending != nullptr && !writer->Write(*pending)) return false;
     return true;
   }
+
+  static constexpr size_t kEventsCacheBytes = 64u << 20;
+  std::mutex events_mu_;
+  std::map<uint64_t, std::shared_ptr<const HeightEvents>> events_cache_;  // by events_mu_
+  size_t events_cache_bytes_ = 0;                                         // by events_mu_
 
   Node* node_;
 };
