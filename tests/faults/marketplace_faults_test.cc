@@ -4,6 +4,9 @@
 //     once (kKills in total; PROBITY_FAULT_KILLS overrides the count),
 //   - every kOutageEvery kills keeps the node down for kOutage, cutting the provider's and the
 //     verifier's connection to it,
+//   - every kOutageEvery kills (half-way between outages) cuts the provider's link to the node
+//     for kOutage while both stay up: the provider reaches the node through a TCP forwarder
+//     (tests/support/tcp_proxy.h) that resets every connection and refuses new ones meanwhile,
 //   - once, kills the provider, damages every blob on its disk (HOME/provider/blobs/<sha>) and
 //     restarts it: a damaged blob must never be used (the provider drops it and asks again; the
 //     buyer uploads again).
@@ -49,6 +52,7 @@
 #include "probity/primitives/hex.h"
 #include "probity/workloads/job_result.h"
 #include "provider_harness.h"
+#include "tcp_proxy.h"
 #include "verifier_harness.h"
 
 namespace probity::verifierd {
@@ -92,8 +96,12 @@ class Processes {
   explicit Processes(std::string home) : home_(std::move(home)) {
     node_address_ = "127.0.0.1:" + std::to_string(provider::testing::FreePort());
     provider_port_ = provider::testing::FreePort();
+    auto proxy = lt::TcpProxy::Start(node_address_);
+    if (proxy.ok()) provider_link_ = std::move(*proxy);
   }
   const std::string& node_address() const { return node_address_; }
+  // The provider's way to the node (a TCP forwarder the test can cut).
+  lt::TcpProxy* provider_link() { return provider_link_.get(); }
 
   Status StartNode() {
     PROBITY_ASSIGN_OR_RETURN(node_, lt::NodeProcess::Start(home_, {"--block-interval-ms", "20",
@@ -103,7 +111,8 @@ class Processes {
   Status StartProvider() {
     PROBITY_ASSIGN_OR_RETURN(
         provider_,
-        ProviderProcess::Start(home_, testing::MarketProviderArgs(node_address_, provider_port_)));
+        ProviderProcess::Start(home_, testing::MarketProviderArgs(provider_link_->address(),
+                                                                  provider_port_)));
     return Status::OK();
   }
   Status StartVerifier() {
@@ -131,6 +140,7 @@ class Processes {
   std::string home_;
   std::string node_address_;
   int provider_port_;
+  std::unique_ptr<lt::TcpProxy> provider_link_;
   std::unique_ptr<lt::NodeProcess> node_;
   std::unique_ptr<ProviderProcess> provider_;
   std::unique_ptr<VerifierProcess> verifier_;
@@ -332,6 +342,7 @@ TEST_CASE("marketplace: 200 SIGKILLs, node outages and a damaged blob lose and d
   REQUIRE(testing::PrepareMarketHome(home).ok());
   const ledger::Genesis genesis = *ledger::LoadGenesisFile(ledger::NodeHome{home}.genesis_file());
   Processes p(home);
+  REQUIRE(p.provider_link() != nullptr);
   REQUIRE(p.StartNode().ok());
   Status s = p.StartVerifier();
   REQUIRE_MESSAGE(s.ok(), s.ToString());
@@ -362,6 +373,12 @@ TEST_CASE("marketplace: 200 SIGKILLs, node outages and a damaged blob lose and d
       restart("node", [&] { return p.StartNode(); });
       ++count["node outage"];
       continue;
+    }
+    if (k % kOutageEvery == kOutageEvery / 2) {
+      // A network fault, not a crash: the provider stays up and cut off from the node.
+      p.provider_link()->Cut(std::chrono::duration_cast<std::chrono::milliseconds>(kOutage));
+      std::this_thread::sleep_for(kOutage);
+      ++count["provider link cut"];
     }
     if (k == corrupt_at) {
       p.KillProvider();
@@ -431,11 +448,19 @@ TEST_CASE("marketplace: 200 SIGKILLs, node outages and a damaged blob lose and d
     summary += jobs::v1::JobState_Name(st) + "=" + std::to_string(n) + " ";
   MESSAGE("kills: node " << count["node"] << ", node outages " << count["node outage"]
                          << ", provider " << count["provider"] << ", verifier " << count["verifier"]
+                         << "; provider link cut " << count["provider link cut"] << " times ("
+                         << p.provider_link()->accepted() << " connections through it, "
+                         << p.provider_link()->refused() << " refused)"
                          << " in " << fault_seconds << " s; jobs " << jobs.size() << ": " << summary
                          << "; ended after "
                          << std::chrono::duration<double>(Clock::now() - settle_start).count()
                          << " s; " << buyer.uploads() << " uploads");
   CHECK(count["node"] + count["node outage"] + count["provider"] + count["verifier"] == kills);
+  if (kills > kOutageEvery / 2) {
+    // The link was cut, and the provider came back through it afterwards.
+    CHECK(count["provider link cut"] >= 1);
+    CHECK(p.provider_link()->accepted() > static_cast<uint64_t>(count["provider"]) + 1);
+  }
   CHECK((corrupted || corrupt_at == 0 || corrupt_at > kills));
   CHECK(jobs.size() >= 3);
   CHECK_MESSAGE(ended, "not every job ended within the bound\n" << p.Logs());
