@@ -32,9 +32,25 @@ def fmt(v):
     return str(v)
 
 
+# Figures where smaller is better; every other target is a floor.
+LOWER_IS_BETTER = ("fraction", "_ms", "bytes", "rss")
+
+
+def missed_target(r, key):
+    """True when r has `key` (a target or bound) and its value is on the wrong side of it."""
+    if key not in r or not isinstance(r[key], (int, float)):
+        return False
+    if "met" in r:
+        return r["met"] not in (True, "true", 1)
+    # A row that carries its own ratio to an anchor states its target for that ratio.
+    value = r["ratio"] if key == "target" and isinstance(r.get("ratio"), (int, float)) else r["value"]
+    lower = key == "bound" or any(t in r["name"] for t in LOWER_IS_BETTER)
+    return value > r[key] if lower else value < r[key]
+
+
 def main():
     out, machine = sys.argv[1], sys.argv[2]
-    rows = []
+    rows, checks = [], []
     for line in sys.stdin:
         line = line.strip()
         if not line.startswith("{"):
@@ -42,6 +58,9 @@ def main():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:
+            continue
+        if {"suite", "check", "ok"} <= rec.keys():
+            checks.append(rec)
             continue
         if not {"suite", "name", "value", "unit"} <= rec.keys():
             continue
@@ -62,6 +81,13 @@ def main():
         lines += ["No GPU figures in this run: the machine has no CUDA device. On a GPU machine,",
                   "`BACKEND=cuda bash scripts/bench-report.sh` adds them (and `ctest -L gpu` runs",
                   "the bitwise CPU-vs-CUDA harness).", ""]
+    missed = [f"`{r['suite']}/{r['name']}` {fmt(r['value'])} {r['unit']} against {fmt(r[key])}"
+              f" ({key})" for r in rows for key in ("target", "bound") if missed_target(r, key)]
+    missed += [f"check `{c['suite']}/{c['check']}` failed" for c in checks
+               if c["ok"] not in (True, "true", 1)]
+    lines += ["## Targets missed in this run", ""]
+    lines += [f"- {m}" for m in missed] or ["- none"]
+    lines += [""]
     suite = None
     for r in rows:
         if r["suite"] == "adversarial":
@@ -94,6 +120,12 @@ def main():
                    if k not in ("suite", "name", "value", "unit", "met") + ANCHOR_KEYS]
         lines.append(f"| `{r['name']}` | {fmt(r['value'])} {r['unit']} | "
                      f"{'; '.join(anchor) or '—'} | {', '.join(details) or ''} |")
+    if checks:
+        lines += ["", "## checks", "", "| check | ok | details |", "| --- | --- | --- |"]
+        for c in checks:
+            details = [f"{k}={fmt(v)}" for k, v in c.items() if k not in ("suite", "check", "ok")]
+            ok = "yes" if c["ok"] in (True, "true", 1) else "**no**"
+            lines.append(f"| `{c['suite']}/{c['check']}` | {ok} | {', '.join(details)} |")
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
 
