@@ -26,12 +26,10 @@
 // --threads N (default 8), --check-seconds N (each check's duration; default 10), --quick (30 s
 // instead of 600 unless --seconds says otherwise).
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,6 +48,7 @@
 #include <utility>
 
 #include "bench_output.h"
+#include "child.h"
 #include "command.h"
 #include "probity/bank/v1/bank.pb.h"
 #include "probity/contracts/bank.h"
@@ -84,70 +83,6 @@ double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
-
-// `probity ARGS...` as a child with its output in `log`.
-class Child {
- public:
-  static Result<std::unique_ptr<Child>> Spawn(const std::vector<std::string>& args,
-                                              const std::string& log) {
-    std::vector<std::string> argv = {"/proc/self/exe"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const pid_t pid = fork();
-    if (pid < 0) return Status::Internal("fork failed");
-    if (pid == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<char*> cargv;
-      for (auto& a : argv) cargv.push_back(a.data());
-      cargv.push_back(nullptr);
-      execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    auto c = std::unique_ptr<Child>(new Child());
-    c->pid_ = pid;
-    return c;
-  }
-  ~Child() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && Running(); ++i) std::this_thread::sleep_for(50ms);
-    if (Running()) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  // The exit status once it ended; -1 while it runs.
-  int Wait() {
-    int st = 0;
-    if (waitpid(pid_, &st, 0) != pid_) return -1;
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  }
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int st;
-    if (waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  double PeakRssMiB() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-    }
-    return 0;
-  }
-
- private:
-  Child() = default;
-  pid_t pid_ = -1;
-};
 
 SecretKey AccountKey(uint64_t i) {
   return SecretKey::FromBytes(Sha256("probity bench load account " + std::to_string(i))).value();
@@ -355,7 +290,7 @@ class CommitWatcher {
 
 // Sets up the home: `probity init`, then a genesis funding `accounts` keys.
 Result<Chain> InitHome(const std::string& home, const std::vector<SecretKey>& keys) {
-  PROBITY_ASSIGN_OR_RETURN(auto init, Child::Spawn({"init", "--home", home}, home + ".init.log"));
+  PROBITY_ASSIGN_OR_RETURN(auto init, Child::Spawn("init", {"init", "--home", home}, home + ".init.log"));
   if (init->Wait() != 0) {
     return Status::Internal("probity init failed (see " + home + ".init.log)");
   }
@@ -370,17 +305,6 @@ Result<Chain> InitHome(const std::string& home, const std::vector<SecretKey>& ke
   g.modules["bank"] = bank;
   PROBITY_RETURN_IF_ERROR(ledger::WriteFileAtomically(h.genesis_file(), ledger::GenesisToJson(g)));
   return Chain{"", g};
-}
-
-Result<std::string> WaitForAddress(const std::string& home, Child& node) {
-  const std::string file = ledger::NodeHome{home}.address_file();
-  for (int i = 0; i < 600; ++i) {
-    if (!node.Running()) return Status::Internal("probity node exited (see " + home + "/node.log)");
-    auto a = ledger::ReadFileToString(file);
-    if (a.ok() && !a->empty() && a->back() == '\n') return a->substr(0, a->size() - 1);
-    std::this_thread::sleep_for(50ms);
-  }
-  return Status::DeadlineExceeded("probity node did not start (see " + home + "/node.log)");
 }
 
 bool NodeAnswers(const Chain& chain) {
@@ -534,9 +458,10 @@ int RunLoadBench(const Args& args) {
   for (uint64_t i = 0; i < *accounts; ++i) keys.push_back(AccountKey(i));
   auto chain = InitHome(home, keys);
   if (!chain.ok()) return Fail(args, chain.status());
-  auto node = Child::Spawn({"node", "--home", home, "--listen", "127.0.0.1:0"}, home + "/node.log");
+  auto node =
+      Child::Spawn("node", {"node", "--home", home, "--listen", "127.0.0.1:0"}, home + "/node.log");
   if (!node.ok()) return Fail(args, node.status());
-  auto address = WaitForAddress(home, **node);
+  auto address = WaitForAddressFile(ledger::NodeHome{home}.address_file(), **node, 30);
   if (!address.ok()) return Fail(args, address.status());
   chain->address = *address;
 

@@ -3,10 +3,8 @@
 // else CPU) and a verifier daemon as child processes; then, as the buyer, a Fashion-MNIST
 // classifier trained and used for inference through the real job flow (order, match, upload,
 // compute, commit, reveal, sampled re-execution, attestation, settlement), and a report.
-#include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -19,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "child.h"
 #include "command.h"
 #include "job_cli.h"
 #include "key_names.h"
@@ -44,87 +43,6 @@ std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
 
 constexpr uint64_t kPricePerUnit = 2;
-
-// A child `probity` process with its output in a log file; stopped (TERM, then KILL) when
-// destroyed.
-class Child {
- public:
-  static Result<std::unique_ptr<Child>> Spawn(const std::string& name,
-                                              const std::vector<std::string>& args,
-                                              const std::string& log_path) {
-    std::vector<std::string> argv = {"/proc/self/exe"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    pid_t pid = fork();
-    if (pid < 0) return Status::Internal("fork failed");
-    if (pid == 0) {
-      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-      }
-      std::vector<char*> cargv;
-      for (auto& a : argv) cargv.push_back(a.data());
-      cargv.push_back(nullptr);
-      execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    auto c = std::make_unique<Child>();
-    c->name_ = name;
-    c->pid_ = pid;
-    c->log_ = log_path;
-    return c;
-  }
-  ~Child() { Stop(); }
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int st;
-    if (waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      int st;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  const std::string& log() const { return log_; }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-  std::string log_;
-  pid_t pid_ = -1;
-};
-
-// Waits for a file a daemon writes once it serves (its bound address).
-Result<std::string> WaitForAddressFile(const std::string& path, Child& child, int seconds) {
-  auto deadline = Clock::now() + std::chrono::seconds(seconds);
-  while (Clock::now() < deadline && !g_stop.load()) {
-    auto text = ledger::ReadFileToString(path);
-    if (text.ok() && !text->empty() && text->back() == '\n') {
-      return text->substr(0, text->size() - 1);
-    }
-    if (!child.Running()) {
-      return Status::Unavailable("the " + child.name() + " exited during startup; see " +
-                                 child.log());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return Status::DeadlineExceeded("the " + child.name() + " did not start within " +
-                                  std::to_string(seconds) + " s; see " + child.log());
-}
 
 template <typename M>
 Result<std::string> PatchSection(const std::string& json, const std::function<void(M&)>& edit) {
@@ -299,7 +217,7 @@ int RunDevnet(const Args& args) {
 
   auto node = Child::Spawn("node", {"node", "--home", root}, root + "/logs/node.log");
   if (!node.ok()) return Fail(args, node.status());
-  auto node_addr = WaitForAddressFile(home.address_file(), **node, 30);
+  auto node_addr = WaitForAddressFile(home.address_file(), **node, 30, &g_stop);
   if (!node_addr.ok()) return Fail(args, node_addr.status());
   say("  node      " + *node_addr + " (solo producer, log " + (*node)->log() + ")");
 
@@ -318,10 +236,10 @@ int RunDevnet(const Args& args) {
                                 *node_addr, "--bond", "2000000", "--metrics", "127.0.0.1:0"},
                                root + "/logs/verifier.log");
   if (!verifier.ok()) return Fail(args, verifier.status());
-  auto provider_addr = WaitForAddressFile(root + "/provider/provider.addr", **provider, 120);
+  auto provider_addr = WaitForAddressFile(root + "/provider/provider.addr", **provider, 120, &g_stop);
   if (!provider_addr.ok()) return Fail(args, provider_addr.status());
   say("  provider  " + *provider_addr + " (log " + (*provider)->log() + ")");
-  auto verifier_metrics = WaitForAddressFile(root + "/verifier/metrics.addr", **verifier, 60);
+  auto verifier_metrics = WaitForAddressFile(root + "/verifier/metrics.addr", **verifier, 60, &g_stop);
   if (!verifier_metrics.ok()) return Fail(args, verifier_metrics.status());
   say("  verifier  metrics on " + *verifier_metrics + " (log " + (*verifier)->log() + ")");
 
