@@ -56,7 +56,11 @@ struct IdHash {
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-unsigned Cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+// Cached: hardware_concurrency reads sysfs on every call.
+unsigned Cores() {
+  static const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+  return n;
+}
 
 void ParallelRun(unsigned threads, const std::function<void(unsigned)>& fn) {
   std::vector<std::thread> ts;

@@ -717,27 +717,38 @@ Result<QueryResponse> ChainApp::Query(const QueryRequest& req) const {
 // Checked-transaction cache
 
 std::shared_ptr<const ChainApp::Checked> ChainApp::CacheFind(const Hash256& id) const {
-  std::lock_guard<std::mutex> l(cache_mu_);
-  if (auto it = cache_current_.find(id); it != cache_current_.end()) return it->second;
-  if (auto it = cache_previous_.find(id); it != cache_previous_.end()) return it->second;
+  CacheShard& sh = ShardOf(id);
+  std::lock_guard<std::mutex> l(sh.mu);
+  if (auto it = sh.current.find(id); it != sh.current.end()) return it->second;
+  if (auto it = sh.previous.find(id); it != sh.previous.end()) return it->second;
   return nullptr;
 }
 
 void ChainApp::CacheAdd(std::shared_ptr<const Checked> c) {
-  std::lock_guard<std::mutex> l(cache_mu_);
-  if (cache_current_.size() >= kCheckedCacheGeneration) {
-    cache_previous_.swap(cache_current_);
-    cache_current_.clear();
+  const Hash256 id = c->tx.id;
+  CacheShard& sh = ShardOf(id);
+  CheckedMap retired;  // freed after the lock is released
+  std::lock_guard<std::mutex> l(sh.mu);
+  if (sh.current.size() >= kCheckedCacheGeneration / kCacheShards) {
+    retired.swap(sh.previous);
+    sh.previous.swap(sh.current);
   }
-  Hash256 id = c->tx.id;
-  cache_current_.emplace(id, std::move(c));
+  sh.current.emplace(id, std::move(c));
 }
 
 void ChainApp::CacheErase(const std::vector<Hash256>& ids) {
-  std::lock_guard<std::mutex> l(cache_mu_);
-  for (const auto& id : ids) {
-    cache_current_.erase(id);
-    cache_previous_.erase(id);
+  std::array<std::vector<const Hash256*>, kCacheShards> by_shard;
+  for (const auto& id : ids) by_shard[id[31] % kCacheShards].push_back(&id);
+  std::vector<CheckedMap::node_type> retired;  // freed outside the shards' locks
+  retired.reserve(ids.size());
+  for (size_t s = 0; s < kCacheShards; ++s) {
+    if (by_shard[s].empty()) continue;
+    CacheShard& sh = cache_[s];
+    std::lock_guard<std::mutex> l(sh.mu);
+    for (const Hash256* id : by_shard[s]) {
+      if (auto n = sh.current.extract(*id)) retired.push_back(std::move(n));
+      if (auto n = sh.previous.extract(*id)) retired.push_back(std::move(n));
+    }
   }
 }
 

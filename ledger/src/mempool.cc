@@ -1,5 +1,6 @@
 #include "probity/ledger/mempool.h"
 
+#include <algorithm>
 #include <queue>
 
 namespace probity::ledger {
@@ -39,10 +40,7 @@ void Mempool::RemoveLocked(const XOnlyPubKey& sender, uint64_t nonce) {
   }
 }
 
-uint64_t Mempool::generation() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return generation_;
-}
+uint64_t Mempool::generation() const { return generation_.load(); }
 
 TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked, uint64_t generation,
                        std::vector<DroppedTx>* evicted, bool* stale) {
@@ -103,7 +101,7 @@ TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked, uint64_t gen
     auto victim = tails_.begin();
     if (victim == tails_.end() || victim->fee >= d.fee || victim->sender == d.signer) {
       uint64_t floor = victim == tails_.end() ? 0 : victim->fee;
-      return Refuse(TxCode::kMempoolFull, "the mempool is full (" + std::to_string(count_) +
+      return Refuse(TxCode::kMempoolFull, "the mempool is full (" + std::to_string(count_.load()) +
                                               " transactions); offer a fee above " +
                                               std::to_string(floor));
     }
@@ -169,12 +167,10 @@ std::vector<Bytes> Mempool::Reap(uint64_t max_txs, uint64_t max_bytes) const {
   return out;
 }
 
-void Mempool::RecheckLocked(const XOnlyPubKey& sender,
-                            const std::function<CheckTxResponse(ByteView)>& recheck,
-                            std::vector<DroppedTx>* dropped) {
+void Mempool::ApplyRecheckLocked(const XOnlyPubKey& sender, const CheckTxResponse& c,
+                                 std::vector<DroppedTx>* dropped) {
   auto sit = senders_.find(sender);
   if (sit == senders_.end()) return;
-  CheckTxResponse c = recheck(sit->second.txs.rbegin()->second.tx);
   auto drop = [&](uint64_t nonce, const Hash256& id, TxVerdict why) {
     dropped->push_back({id, std::move(why)});
     RemoveLocked(sender, nonce);
@@ -188,6 +184,21 @@ void Mempool::RecheckLocked(const XOnlyPubKey& sender,
     for (auto& [n, e] : sit->second.txs) all.push_back({n, e.id});
     for (auto& [n, id] : all) drop(n, id, c.verdict);
     return;
+  }
+  // The common case, an account whose pending run still starts at its next nonce and whose
+  // balance still covers the fees, changes nothing: check that before copying anything.
+  {
+    uint64_t expect = next, fees = 0;
+    bool fine = true;
+    for (const auto& [n, e] : sit->second.txs) {
+      if (n != expect || fees > UINT64_MAX - e.fee || fees + e.fee > c.account_fee_balance) {
+        fine = false;
+        break;
+      }
+      fees += e.fee;
+      ++expect;
+    }
+    if (fine) return;
   }
   std::vector<std::pair<uint64_t, Hash256>> entries;
   for (auto& [n, e] : sit->second.txs) entries.push_back({n, e.id});
@@ -225,32 +236,56 @@ void Mempool::RecheckLocked(const XOnlyPubKey& sender,
 
 std::vector<DroppedTx> Mempool::Update(const std::vector<Hash256>& included,
                                        const std::function<CheckTxResponse(ByteView)>& recheck) {
-  std::lock_guard<std::mutex> l(mu_);
-  ++generation_;
-  std::set<XOnlyPubKey> touched;
-  for (const auto& id : included) {
-    auto it = by_id_.find(id);
-    if (it == by_id_.end()) continue;
-    auto [sender, nonce] = it->second;
-    touched.insert(sender);
-    RemoveLocked(sender, nonce);
+  // Three steps, so that submitters are not held up while the state is read: under the lock,
+  // remove what the block included and pick the accounts to re-check (copying one transaction
+  // of each); without it, run `recheck` on those copies; under the lock again, apply the
+  // answers. Only the account's next nonce and fee balance are taken from an answer, and
+  // those come from the committed state, which only the block after this one changes; a
+  // transaction added in between was checked against that same state (Add refuses one checked
+  // before the generation changed).
+  std::vector<std::pair<XOnlyPubKey, Bytes>> todo;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++generation_;
+    std::vector<XOnlyPubKey> touched;
+    touched.reserve(included.size());
+    for (const auto& id : included) {
+      auto it = by_id_.find(id);
+      if (it == by_id_.end()) continue;
+      auto [sender, nonce] = it->second;
+      touched.push_back(sender);
+      RemoveLocked(sender, nonce);
+    }
+    std::sort(touched.begin(), touched.end());
+    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+    auto pick = [&](const XOnlyPubKey& sender) {
+      auto sit = senders_.find(sender);
+      if (sit != senders_.end()) todo.emplace_back(sender, sit->second.txs.rbegin()->second.tx);
+    };
+    for (const auto& sender : touched) pick(sender);
+    // Round-robin over the others, a bounded number per block.
+    uint64_t budget =
+        std::min<uint64_t>(limits_.recheck_per_block,
+                           std::max<uint64_t>(limits_.recheck_min_per_block, included.size() / 4));
+    auto it = senders_.upper_bound(recheck_cursor_);
+    for (size_t visited = 0; budget > 0 && visited < senders_.size(); ++visited) {
+      if (it == senders_.end()) it = senders_.begin();
+      if (it == senders_.end()) break;
+      const XOnlyPubKey& key = it->first;
+      recheck_cursor_ = key;
+      if (!std::binary_search(touched.begin(), touched.end(), key)) {
+        --budget;
+        todo.emplace_back(key, it->second.txs.rbegin()->second.tx);
+      }
+      ++it;
+    }
   }
+  std::vector<CheckTxResponse> answers;
+  answers.reserve(todo.size());
+  for (const auto& [sender, tx] : todo) answers.push_back(recheck(tx));
   std::vector<DroppedTx> dropped;
-  for (const auto& sender : touched) RecheckLocked(sender, recheck, &dropped);
-  // Round-robin over the others, a bounded number per block.
-  uint64_t budget = limits_.recheck_per_block;
-  auto it = senders_.upper_bound(recheck_cursor_);
-  for (size_t visited = 0; budget > 0 && visited < senders_.size(); ++visited) {
-    if (it == senders_.end()) it = senders_.begin();
-    if (it == senders_.end()) break;
-    XOnlyPubKey key = it->first;
-    ++it;
-    recheck_cursor_ = key;
-    if (touched.count(key)) continue;
-    --budget;
-    RecheckLocked(key, recheck, &dropped);
-    it = senders_.upper_bound(key);  // the sender may have been erased
-  }
+  std::lock_guard<std::mutex> l(mu_);
+  for (size_t i = 0; i < todo.size(); ++i) ApplyRecheckLocked(todo[i].first, answers[i], &dropped);
   return dropped;
 }
 
@@ -259,10 +294,7 @@ bool Mempool::Contains(const Hash256& id) const {
   return by_id_.count(id) > 0;
 }
 
-uint64_t Mempool::size() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return count_;
-}
+uint64_t Mempool::size() const { return count_.load(); }
 
 uint64_t Mempool::bytes() const {
   std::lock_guard<std::mutex> l(mu_);

@@ -1,9 +1,10 @@
 // The mempool: order, nonce runs, limits, eviction, replacement and re-checks.
+#include "probity/ledger/mempool.h"
+
 #include <doctest/doctest.h>
 
 #include <map>
 
-#include "probity/ledger/mempool.h"
 #include "probity/primitives/sha256.h"
 
 using namespace probity;
@@ -26,8 +27,8 @@ struct Fake {
 Fake Tx(int sender, uint64_t nonce, uint64_t fee, uint64_t next_nonce = 1,
         uint64_t balance = 1000000) {
   Fake f;
-  std::string s = "tx " + std::to_string(sender) + "/" + std::to_string(nonce) + "/" +
-                  std::to_string(fee);
+  std::string s =
+      "tx " + std::to_string(sender) + "/" + std::to_string(nonce) + "/" + std::to_string(fee);
   f.bytes.assign(s.begin(), s.end());
   f.checked.tx.id = Sha256(ByteView(f.bytes));
   f.checked.tx.signer = Sender(sender);
@@ -61,8 +62,8 @@ TEST_CASE("reap: highest fee first, arrival breaks ties, nonces in order per acc
   REQUIRE(Add(m, Tx(4, 1, 1)).ok());
   std::vector<std::string> got;
   for (const auto& b : m.Reap(100, 1 << 20)) got.push_back(Name(b));
-  CHECK(got == std::vector<std::string>{"tx 2/1/10", "tx 3/1/10", "tx 1/1/5", "tx 1/2/50",
-                                        "tx 4/1/1"});
+  CHECK(got ==
+        std::vector<std::string>{"tx 2/1/10", "tx 3/1/10", "tx 1/1/5", "tx 1/2/50", "tx 4/1/1"});
   CHECK(m.Reap(2, 1 << 20).size() == 2);
   CHECK(m.size() == 5);
 }
@@ -165,4 +166,73 @@ TEST_CASE("a check that raced a block is sent back to be redone") {
   m.Add(f.bytes, f.checked, g, nullptr, &stale);
   CHECK(stale);
   CHECK(m.size() == 0);
+}
+
+TEST_CASE("update re-checks without the pool's lock: a submission meanwhile is kept") {
+  Mempool m({});
+  Fake a1 = Tx(1, 1, 10), a2 = Tx(1, 2, 10), b1 = Tx(2, 1, 10);
+  for (const Fake* f : {&a1, &a2}) REQUIRE(Add(m, *f).ok());
+  // After a1's block: sender 1's next nonce is 2. While Update reads the state (here: inside
+  // the re-check), a submitter adds sender 2's transaction and sender 1's next one, both
+  // checked against the new state. The pool's lock must be free, or this would deadlock.
+  Fake a3 = Tx(1, 3, 10, 2);
+  int calls = 0;
+  auto recheck = [&](ByteView tx) {
+    if (calls++ == 0) {
+      REQUIRE(Add(m, b1).ok());
+      REQUIRE(Add(m, a3).ok());
+    }
+    CheckTxResponse r;
+    r.tx = Name(ToBytes(tx)) == Name(a2.bytes) ? a2.checked.tx : b1.checked.tx;
+    r.account_next_nonce = r.tx.signer == Sender(1) ? 2 : 1;
+    r.account_fee_balance = 1000;
+    return r;
+  };
+  auto dropped = m.Update({a1.checked.tx.id}, recheck);
+  CHECK(dropped.empty());
+  CHECK(calls >= 1);
+  CHECK(m.size() == 3);
+  for (const Fake* f : {&a2, &a3, &b1}) CHECK(m.Contains(f->checked.tx.id));
+  auto reaped = m.Reap(10, 1 << 20);
+  REQUIRE(reaped.size() == 3);
+}
+
+TEST_CASE("update: accounts the block did not touch are re-checked a bounded number at a time") {
+  MempoolLimits limits;
+  limits.max_txs = 100000;
+  limits.max_per_sender = 4;
+  limits.recheck_min_per_block = 3;
+  limits.recheck_per_block = 5;
+  Mempool m(limits);
+  std::vector<Fake> txs;
+  for (int s = 1; s <= 10; ++s) txs.push_back(Tx(s, 1, 10));
+  for (const auto& f : txs) REQUIRE(Add(m, f).ok());
+  int calls = 0;
+  auto recheck = [&](ByteView tx) {
+    ++calls;
+    CheckTxResponse r;
+    for (const auto& f : txs) {
+      if (Name(ToBytes(tx)) == Name(f.bytes)) r.tx = f.checked.tx;
+    }
+    r.account_next_nonce = 1;
+    r.account_fee_balance = 1000;
+    return r;
+  };
+  // An empty block: the floor (3).
+  m.Update({}, recheck);
+  CHECK(calls == 3);
+  // A block of 8 transactions (none of these accounts): 8 / 4 = 2, raised to the floor.
+  std::vector<Hash256> other(8);
+  for (size_t i = 0; i < other.size(); ++i) other[i] = Sha256("not pending " + std::to_string(i));
+  calls = 0;
+  m.Update(other, recheck);
+  CHECK(calls == 3);
+  // A block of 40: 40 / 4 = 10, capped at recheck_per_block (5).
+  other.resize(40);
+  for (size_t i = 0; i < other.size(); ++i) other[i] = Sha256("not pending " + std::to_string(i));
+  calls = 0;
+  m.Update(other, recheck);
+  CHECK(calls == 5);
+  // Round-robin: over enough blocks every account gets its turn, none is dropped.
+  CHECK(m.size() == 10);
 }

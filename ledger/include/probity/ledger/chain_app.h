@@ -23,6 +23,7 @@
 // from one driver thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -127,9 +128,16 @@ class ChainApp final : public Application {
       return v;
     }
   };
-  mutable std::mutex cache_mu_;
-  std::unordered_map<Hash256, std::shared_ptr<const Checked>, IdHash> cache_current_,
-      cache_previous_;
+  // Sharded by a byte of the id that the maps' hash does not use, so that submitters adding
+  // checked transactions and the producer looking them up rarely wait on one another.
+  using CheckedMap = std::unordered_map<Hash256, std::shared_ptr<const Checked>, IdHash>;
+  struct CacheShard {
+    std::mutex mu;
+    CheckedMap current, previous;
+  };
+  static constexpr size_t kCacheShards = 16;
+  CacheShard& ShardOf(const Hash256& id) const { return cache_[id[31] % kCacheShards]; }
+  mutable std::array<CacheShard, kCacheShards> cache_;
 };
 
 }  // namespace probity::ledger

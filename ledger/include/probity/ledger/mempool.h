@@ -14,12 +14,13 @@
 //
 // After each block, Update drops the included transactions and re-checks the accounts they
 // touched against the new state (stale nonces, gaps, fees no longer covered); other accounts
-// are re-checked round-robin, a bounded number per block, so that a block's cost stays bounded
-// however full the pool is.
+// are re-checked round-robin, a number per block bounded by the block's size (MempoolLimits),
+// so that a block's cost stays bounded however full the pool is.
 //
 // Thread-safety: all methods are safe from any thread (one internal mutex).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -39,8 +40,12 @@ struct MempoolLimits {
   uint64_t max_txs = 50000;
   uint64_t max_bytes = 64u << 20;
   uint64_t max_per_sender = 256;
-  // Accounts re-checked per block beyond those the block touched.
+  // Accounts re-checked per block beyond those the block touched: a quarter of the block's
+  // transaction count, but at least recheck_min_per_block and at most recheck_per_block, so
+  // that this cost grows with the block's own work (an untouched account changes only through
+  // other modules' actions, such as a slash, which are rare).
   uint64_t recheck_per_block = 4096;
+  uint64_t recheck_min_per_block = 256;
   // SubmitTx waits (up to a second) while the pool holds this many transactions, so that
   // checking new arrivals does not starve block production of CPU; 0 = never wait.
   uint64_t backpressure_txs = 20000;
@@ -73,7 +78,8 @@ class Mempool {
   std::vector<Bytes> Reap(uint64_t max_txs, uint64_t max_bytes) const;
 
   // After a block: removes `included`, then re-checks accounts with `recheck` (which runs
-  // CheckTx(kRecheck) on one of the account's transactions). Returns what was dropped.
+  // CheckTx(kRecheck) on one of the account's transactions, without the pool's lock held).
+  // Returns what was dropped. REQUIRES: one caller at a time (the node's commit path).
   std::vector<DroppedTx> Update(const std::vector<Hash256>& included,
                                 const std::function<CheckTxResponse(ByteView)>& recheck);
 
@@ -115,16 +121,20 @@ class Mempool {
   void RemoveLocked(const XOnlyPubKey& sender, uint64_t nonce);
   void SetTailLocked(const XOnlyPubKey& sender, const Sender& s);
   void ClearTailLocked(const XOnlyPubKey& sender, const Sender& s);
-  void RecheckLocked(const XOnlyPubKey& sender,
-                     const std::function<CheckTxResponse(ByteView)>& recheck,
-                     std::vector<DroppedTx>* dropped);
+  // REQUIRES: mu_ held. Drops the sender's transactions that `c` (CheckTx(kRecheck) on one
+  // of them, against the committed state) shows can no longer be included.
+  void ApplyRecheckLocked(const XOnlyPubKey& sender, const CheckTxResponse& c,
+                          std::vector<DroppedTx>* dropped);
 
   const MempoolLimits limits_;
   mutable std::mutex mu_;
   std::map<XOnlyPubKey, Sender> senders_;  // ordered: round-robin rechecks
   std::unordered_map<Hash256, std::pair<XOnlyPubKey, uint64_t>, KeyHash> by_id_;
   std::set<Tail> tails_;
-  uint64_t count_ = 0, bytes_ = 0, next_seq_ = 0, generation_ = 0;
+  uint64_t bytes_ = 0, next_seq_ = 0;
+  // Written under mu_, read without it by size() and generation(), which every submission
+  // calls (the lock is busy enough already).
+  std::atomic<uint64_t> count_{0}, generation_{0};
   XOnlyPubKey recheck_cursor_{};  // round-robin position for untouched accounts
 };
 
