@@ -10,6 +10,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   librocksdb-dev libboost-dev zlib1g-dev
   doctest-dev python3
+  clang libclang-rt-14-dev
   dataset-fashion-mnist
 )
 
