@@ -31,7 +31,7 @@ void Mempool::RemoveLocked(const XOnlyPubKey& sender, uint64_t nonce) {
   ClearTailLocked(sender, s);
   by_id_.erase(it->second.id);
   count_ -= 1;
-  bytes_ -= it->second.tx.size();
+  bytes_ -= it->second.tx->size();
   s.txs.erase(it);
   if (s.txs.empty()) {
     senders_.erase(sit);
@@ -45,6 +45,8 @@ uint64_t Mempool::generation() const { return generation_.load(); }
 TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked, uint64_t generation,
                        std::vector<DroppedTx>* evicted, bool* stale) {
   const DecodedTx& d = checked.tx;
+  // Copied before the lock is taken (wasted when refused, which is the rare case).
+  auto bytes = std::make_shared<const Bytes>(tx.begin(), tx.end());
   std::lock_guard<std::mutex> l(mu_);
   *stale = generation != generation_;
   if (*stale) return TxVerdict::Ledger(TxCode::kNotAccepting, "state changed; check again");
@@ -95,7 +97,7 @@ TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked, uint64_t gen
   }
   // Room, by evicting lower-paying tails of other accounts.
   uint64_t freed_count = replaced ? 1 : 0;
-  uint64_t freed_bytes = replaced ? replaced->tx.size() : 0;
+  uint64_t freed_bytes = replaced ? replaced->tx->size() : 0;
   while (count_ - freed_count + 1 > limits_.max_txs ||
          bytes_ - freed_bytes + tx.size() > limits_.max_bytes) {
     auto victim = tails_.begin();
@@ -122,7 +124,7 @@ TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked, uint64_t gen
   Sender& dst = senders_[d.signer];
   ClearTailLocked(d.signer, dst);
   Entry e;
-  e.tx.assign(tx.begin(), tx.end());
+  e.tx = std::move(bytes);
   e.id = d.id;
   e.fee = d.fee;
   e.seq = next_seq_++;
@@ -134,7 +136,8 @@ TxVerdict Mempool::Add(ByteView tx, const CheckTxResponse& checked, uint64_t gen
   return TxVerdict::Ok();
 }
 
-std::vector<Bytes> Mempool::Reap(uint64_t max_txs, uint64_t max_bytes) const {
+std::vector<std::shared_ptr<const Bytes>> Mempool::Reap(uint64_t max_txs,
+                                                        uint64_t max_bytes) const {
   std::lock_guard<std::mutex> l(mu_);
   struct Head {
     uint64_t fee, seq;
@@ -145,19 +148,21 @@ std::vector<Bytes> Mempool::Reap(uint64_t max_txs, uint64_t max_bytes) const {
       return seq > o.seq;
     }
   };
-  std::priority_queue<Head> q;
+  std::vector<Head> heads;
+  heads.reserve(senders_.size());
   for (const auto& [key, s] : senders_) {
     auto it = s.txs.begin();
-    q.push(Head{it->second.fee, it->second.seq, &s, it});
+    heads.push_back(Head{it->second.fee, it->second.seq, &s, it});
   }
-  std::vector<Bytes> out;
+  std::priority_queue<Head> q(std::less<Head>(), std::move(heads));  // one heapify
+  std::vector<std::shared_ptr<const Bytes>> out;
   uint64_t bytes = 0;
   while (!q.empty() && out.size() < max_txs) {
     Head h = q.top();
     q.pop();
     const Entry& e = h.it->second;
-    if (bytes + e.tx.size() > max_bytes) continue;  // this account waits for the next block
-    bytes += e.tx.size();
+    if (bytes + e.tx->size() > max_bytes) continue;  // this account waits for the next block
+    bytes += e.tx->size();
     out.push_back(e.tx);
     auto next = std::next(h.it);
     if (next != h.sender->txs.end() && next->first == h.it->first + 1) {
@@ -243,7 +248,7 @@ std::vector<DroppedTx> Mempool::Update(const std::vector<Hash256>& included,
   // those come from the committed state, which only the block after this one changes; a
   // transaction added in between was checked against that same state (Add refuses one checked
   // before the generation changed).
-  std::vector<std::pair<XOnlyPubKey, Bytes>> todo;
+  std::vector<std::pair<XOnlyPubKey, std::shared_ptr<const Bytes>>> todo;
   {
     std::lock_guard<std::mutex> l(mu_);
     ++generation_;
@@ -282,7 +287,7 @@ std::vector<DroppedTx> Mempool::Update(const std::vector<Hash256>& included,
   }
   std::vector<CheckTxResponse> answers;
   answers.reserve(todo.size());
-  for (const auto& [sender, tx] : todo) answers.push_back(recheck(tx));
+  for (const auto& [sender, tx] : todo) answers.push_back(recheck(*tx));
   std::vector<DroppedTx> dropped;
   std::lock_guard<std::mutex> l(mu_);
   for (size_t i = 0; i < todo.size(); ++i) ApplyRecheckLocked(todo[i].first, answers[i], &dropped);

@@ -350,7 +350,8 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
 
 ::probity::Status Node::ProduceBlock() {
   const LedgerParams& p = app_->params();
-  std::vector<Bytes> candidates = mempool_->Reap(p.max_block_txs, p.max_block_bytes);
+  std::vector<std::shared_ptr<const Bytes>> candidates =
+      mempool_->Reap(p.max_block_txs, p.max_block_bytes);
   BlockInfo info;
   {
     std::lock_guard<std::mutex> l(tip_mu_);
@@ -360,11 +361,13 @@ void Node::NotifyDropped(const std::vector<DroppedTx>& dropped) {
   }
   info.chain_id = options_.genesis.chain_id;
   info.proposer = options_.genesis.proposer;
-  std::vector<ByteView> views(candidates.begin(), candidates.end());
+  std::vector<ByteView> views;
+  views.reserve(candidates.size());
+  for (const auto& c : candidates) views.emplace_back(*c);
   PrepareProposalResponse pp = app_->PrepareProposal({info, views});
   std::vector<Bytes> txs;
   txs.reserve(pp.chosen.size());
-  for (size_t i : pp.chosen) txs.push_back(std::move(candidates[i]));
+  for (size_t i : pp.chosen) txs.push_back(*candidates[i]);
 
   PROBITY_ASSIGN_OR_RETURN(FinalizeBlockResponse resp, app_->FinalizeBlock({info, txs}));
   std::vector<Hash256> ids = resp.tx_ids;

@@ -61,7 +61,7 @@ TEST_CASE("reap: highest fee first, arrival breaks ties, nonces in order per acc
   REQUIRE(Add(m, Tx(3, 1, 10)).ok());  // same fee as sender 2, arrived later
   REQUIRE(Add(m, Tx(4, 1, 1)).ok());
   std::vector<std::string> got;
-  for (const auto& b : m.Reap(100, 1 << 20)) got.push_back(Name(b));
+  for (const auto& b : m.Reap(100, 1 << 20)) got.push_back(Name(*b));
   CHECK(got ==
         std::vector<std::string>{"tx 2/1/10", "tx 3/1/10", "tx 1/1/5", "tx 1/2/50", "tx 4/1/1"});
   CHECK(m.Reap(2, 1 << 20).size() == 2);
@@ -82,7 +82,7 @@ TEST_CASE("nonces: gaps and duplicates are refused, a higher fee replaces") {
   REQUIRE(replaced.size() == 1);
   CHECK(replaced[0].id == Tx(1, 1, 5).checked.tx.id);
   CHECK(m.size() == 1);
-  CHECK(Name(m.Reap(10, 1 << 20)[0]) == "tx 1/1/9");
+  CHECK(Name(*m.Reap(10, 1 << 20)[0]) == "tx 1/1/9");
 }
 
 TEST_CASE("fees: an account's pending fees must fit its balance") {
@@ -115,7 +115,7 @@ TEST_CASE("limits: per sender, and a full pool evicts the cheapest tail only for
   CHECK(m.size() == 3);
   // Sender 1 keeps nonce 1 (no gap was made).
   std::vector<std::string> got;
-  for (const auto& b : m.Reap(10, 1 << 20)) got.push_back(Name(b));
+  for (const auto& b : m.Reap(10, 1 << 20)) got.push_back(Name(*b));
   CHECK(got == std::vector<std::string>{"tx 1/1/10", "tx 2/1/5", "tx 3/1/4"});
 }
 

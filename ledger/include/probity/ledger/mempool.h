@@ -25,6 +25,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -74,8 +75,8 @@ class Mempool {
                 std::vector<DroppedTx>* evicted, bool* stale);
 
   // Up to `max_txs` transactions totalling at most `max_bytes`, best first, each account's in
-  // nonce order. The pool is unchanged.
-  std::vector<Bytes> Reap(uint64_t max_txs, uint64_t max_bytes) const;
+  // nonce order. The pool is unchanged. The bytes are shared with the pool (never modified).
+  std::vector<std::shared_ptr<const Bytes>> Reap(uint64_t max_txs, uint64_t max_bytes) const;
 
   // After a block: removes `included`, then re-checks accounts with `recheck` (which runs
   // CheckTx(kRecheck) on one of the account's transactions, without the pool's lock held).
@@ -89,7 +90,7 @@ class Mempool {
 
  private:
   struct Entry {
-    Bytes tx;
+    std::shared_ptr<const Bytes> tx;  // shared, so that Reap and Update copy no bytes under mu_
     Hash256 id{};
     uint64_t fee = 0;
     uint64_t seq = 0;  // arrival order
