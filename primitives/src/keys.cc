@@ -72,22 +72,31 @@ Result<SecretKey> SecretKey::FromBytes(ByteView bytes) {
     SecureWipe(&kp, sizeof(kp));
     return Status::Internal("could not derive the public key");
   }
+  std::memcpy(k.keypair_.data(), kp.data, sizeof(kp.data));
   SecureWipe(&kp, sizeof(kp));
   return k;
 }
 
-SecretKey::SecretKey(SecretKey&& o) noexcept : sec_(o.sec_), pub_(o.pub_) {
-  SecureWipe(o.sec_.data(), o.sec_.size());
+static_assert(sizeof(secp256k1_keypair::data) == 96, "SecretKey::keypair_ holds one keypair");
+
+void SecretKey::Wipe() {
+  SecureWipe(sec_.data(), sec_.size());
+  SecureWipe(keypair_.data(), keypair_.size());
+}
+
+SecretKey::SecretKey(SecretKey&& o) noexcept : sec_(o.sec_), pub_(o.pub_), keypair_(o.keypair_) {
+  o.Wipe();
 }
 SecretKey& SecretKey::operator=(SecretKey&& o) noexcept {
   if (this != &o) {
     sec_ = o.sec_;
     pub_ = o.pub_;
-    SecureWipe(o.sec_.data(), o.sec_.size());
+    keypair_ = o.keypair_;
+    o.Wipe();
   }
   return *this;
 }
-SecretKey::~SecretKey() { SecureWipe(sec_.data(), sec_.size()); }
+SecretKey::~SecretKey() { Wipe(); }
 
 Result<SchnorrSig> SecretKey::Sign(ByteView msg) const {
   std::array<uint8_t, 32> aux;
@@ -98,9 +107,7 @@ Result<SchnorrSig> SecretKey::Sign(ByteView msg) const {
 Result<SchnorrSig> SecretKey::SignWithAux(ByteView msg,
                                           const std::array<uint8_t, 32>& aux_rand) const {
   secp256k1_keypair kp;
-  if (!secp256k1_keypair_create(Ctx(), &kp, sec_.data())) {
-    return Status::Internal("keypair creation failed");
-  }
+  std::memcpy(kp.data, keypair_.data(), sizeof(kp.data));
   secp256k1_schnorrsig_extraparams extra = SECP256K1_SCHNORRSIG_EXTRAPARAMS_INIT;
   extra.ndata = const_cast<uint8_t*>(aux_rand.data());
   SchnorrSig sig;

@@ -7,6 +7,7 @@
 
 #include "probity/primitives/hex.h"
 #include "probity/primitives/keys.h"
+#include "probity/primitives/sha256.h"
 
 using namespace probity;
 
@@ -94,4 +95,20 @@ TEST_CASE("bip340: fresh keys sign and verify; bad inputs are rejected") {
   bad.fill(0xff);
   CHECK_FALSE(ValidateXOnlyPubKey(bad).ok());
   CHECK_FALSE(VerifySchnorr(bad, msg, *sig));
+}
+
+TEST_CASE("bip340: a moved key signs as before; the key it was moved from no longer signs") {
+  auto k = SecretKey::FromBytes(Sha256("moved key"));
+  REQUIRE(k.ok());
+  const XOnlyPubKey pub = k->PublicKey();
+  Bytes msg = {9, 8, 7};
+  std::array<uint8_t, 32> aux{};
+  auto before = k->SignWithAux(msg, aux);
+  REQUIRE(before.ok());
+  SecretKey moved = std::move(*k);
+  auto after = moved.SignWithAux(msg, aux);
+  REQUIRE(after.ok());
+  CHECK(*after == *before);  // same key, same aux: the same signature
+  CHECK(VerifySchnorr(pub, msg, *after));
+  CHECK_FALSE(k->SignWithAux(msg, aux).ok());  // its secret and keypair were wiped
 }

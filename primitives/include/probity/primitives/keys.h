@@ -50,8 +50,12 @@ class SecretKey {
 
  private:
   SecretKey() = default;
+  void Wipe();
   std::array<uint8_t, 32> sec_{};
   XOnlyPubKey pub_{};
+  // libsecp256k1's keypair (secret and public key, 96 opaque bytes), made once: deriving it
+  // costs as much as a signature, so re-deriving it per signature would double the cost.
+  std::array<uint8_t, 96> keypair_{};
 };
 
 // kInvalidArgument unless the 32 bytes are the x coordinate of a point on the curve.
