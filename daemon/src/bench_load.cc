@@ -12,7 +12,7 @@
 //
 // Figures (JSON lines with --json):
 //   committed_tx_per_s        transfers committed per second over the run after a warm-up
-//                             (target: the offered --rate, by default 10,000)
+//                             (target: 10,000; --rate offers 10,500 by default)
 //   submit_to_commit_p50_ms, submit_to_commit_p99_ms
 //   node_peak_rss_mib         the node's VmHWM (/proc/PID/status) at the end of everything
 // Checks (JSON lines with "check" and "ok"):
@@ -24,7 +24,7 @@
 //                             rate: the streams past the node's max_streams are refused
 //                             (RESOURCE_EXHAUSTED), the node stays up, answers Status and
 //                             commits at least half the offered rate during the abuse
-// Flags: --seconds N (default 600), --rate R (default 10000), --accounts N (default 4096),
+// Flags: --seconds N (default 600), --rate R (default 10500), --accounts N (default 4096),
 // --threads N (default 16), --check-seconds N (each check's duration; default 10), --quick (30 s
 // instead of 600 unless --seconds says otherwise).
 #include <arpa/inet.h>
@@ -432,7 +432,9 @@ int RunLoadBench(const Args& args) {
   }
   const bool quick = args.Has("quick");
   auto seconds = args.GetU64("seconds", quick ? 30 : 600);
-  auto rate = args.GetU64("rate", 10000);
+  // 5% above the 10,000/s target: offering exactly the target, the committed rate lands a few
+  // transfers per second either side of it from pacing and the run's edges alone.
+  auto rate = args.GetU64("rate", 10500);
   auto accounts = args.GetU64("accounts", 4096);
   // Each client thread waits for its SubmitTx to return, so it offers at most 1 / latency
   // transfers per second; with the node and the clients sharing two cores, eight threads could
