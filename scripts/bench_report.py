@@ -36,12 +36,17 @@ def fmt(v):
 LOWER_IS_BETTER = ("fraction", "_ms", "bytes", "rss")
 
 
+def is_yes(v):
+    """A JSON flag as the suites print it: true, "true" or 1."""
+    return v in (True, "true", 1)
+
+
 def missed_target(r, key):
     """True when r has `key` (a target or bound) and its value is on the wrong side of it."""
     if key not in r or not isinstance(r[key], (int, float)):
         return False
     if "met" in r:
-        return r["met"] not in (True, "true", 1)
+        return not is_yes(r["met"])
     # A row that carries its own ratio to an anchor states its target for that ratio.
     value = r["ratio"] if key == "target" and isinstance(r.get("ratio"), (int, float)) else r["value"]
     lower = key == "bound" or any(t in r["name"] for t in LOWER_IS_BETTER)
@@ -84,7 +89,7 @@ def main():
     missed = [f"`{r['suite']}/{r['name']}` {fmt(r['value'])} {r['unit']} against {fmt(r[key])}"
               f" ({key})" for r in rows for key in ("target", "bound") if missed_target(r, key)]
     missed += [f"check `{c['suite']}/{c['check']}` failed" for c in checks
-               if c["ok"] not in (True, "true", 1)]
+               if not is_yes(c["ok"])]
     lines += ["## Targets missed in this run", ""]
     lines += [f"- {m}" for m in missed] or ["- none"]
     lines += [""]
@@ -115,7 +120,7 @@ def main():
         if "target" in r:
             anchor.append(f"target {fmt(r['target'])}")
         if "met" in r:
-            anchor.append("met" if r["met"] in (True, "true", 1) else "**missed**")
+            anchor.append("met" if is_yes(r["met"]) else "**missed**")
         details = [f"{k}={fmt(v)}" for k, v in r.items()
                    if k not in ("suite", "name", "value", "unit", "met") + ANCHOR_KEYS]
         lines.append(f"| `{r['name']}` | {fmt(r['value'])} {r['unit']} | "
@@ -124,7 +129,7 @@ def main():
         lines += ["", "## checks", "", "| check | ok | details |", "| --- | --- | --- |"]
         for c in checks:
             details = [f"{k}={fmt(v)}" for k, v in c.items() if k not in ("suite", "check", "ok")]
-            ok = "yes" if c["ok"] in (True, "true", 1) else "**no**"
+            ok = "yes" if is_yes(c["ok"]) else "**no**"
             lines.append(f"| `{c['suite']}/{c['check']}` | {ok} | {', '.join(details)} |")
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -26,12 +26,12 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "child.h"
 #include "command.h"
 #include "probity/bank/v1/bank.pb.h"
 #include "probity/contracts/bank.h"
@@ -73,15 +73,6 @@ double ProcessCpuSeconds() {
   timespec t;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
-}
-
-double PeakRssMiB() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return 0;
 }
 
 struct Limit {
@@ -367,7 +358,7 @@ int RunLedgerBench(const Args& args) {
                      ",\"txs\":" + std::to_string(lat.size());
   Line(args, "submit_to_commit_p50_ms", pct(0.50), "ms", load);
   Line(args, "submit_to_commit_p99_ms", pct(0.99), "ms", load);
-  Line(args, "peak_rss_mib", PeakRssMiB(), "MiB");
+  Line(args, "peak_rss_mib", ProcessPeakRssMiB("self"), "MiB");
   return refused.load() == 0 ? 0 : 1;
 }
 

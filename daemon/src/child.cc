@@ -68,9 +68,10 @@ void Child::Stop() {
   pid_ = -1;
 }
 
-double Child::PeakRssMiB() const {
-  if (pid_ <= 0) return 0;
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+double Child::PeakRssMiB() const { return pid_ <= 0 ? 0 : ProcessPeakRssMiB(std::to_string(pid_)); }
+
+double ProcessPeakRssMiB(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/status");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;

@@ -40,6 +40,10 @@ class Child {
   pid_t pid_ = -1;
 };
 
+// The peak resident memory (VmHWM) in MiB of process `pid` ("self" for this one); 0 when it
+// cannot be read (the process is gone).
+double ProcessPeakRssMiB(const std::string& pid);
+
 // Waits for the file a daemon writes once it serves (its bound address, newline-terminated)
 // and returns its first line. Fails when the child exits first, after `seconds`, or when
 // `stop` (if given) becomes true.

@@ -738,7 +738,7 @@ void ChainApp::CacheAdd(std::shared_ptr<const Checked> c) {
 
 void ChainApp::CacheErase(const std::vector<Hash256>& ids) {
   std::array<std::vector<const Hash256*>, kCacheShards> by_shard;
-  for (const auto& id : ids) by_shard[id[31] % kCacheShards].push_back(&id);
+  for (const auto& id : ids) by_shard[ShardIndex(id)].push_back(&id);
   std::vector<CheckedMap::node_type> retired;  // freed outside the shards' locks
   retired.reserve(ids.size());
   for (size_t s = 0; s < kCacheShards; ++s) {

@@ -176,44 +176,28 @@ void Mempool::ApplyRecheckLocked(const XOnlyPubKey& sender, const CheckTxRespons
                                  std::vector<DroppedTx>* dropped) {
   auto sit = senders_.find(sender);
   if (sit == senders_.end()) return;
+  // Decided in one pass over the account's run and removed afterwards (removing would
+  // invalidate the walk); the common case, nothing to drop, allocates nothing.
+  std::vector<uint64_t> drop_nonces;
   auto drop = [&](uint64_t nonce, const Hash256& id, TxVerdict why) {
     dropped->push_back({id, std::move(why)});
-    RemoveLocked(sender, nonce);
+    drop_nonces.push_back(nonce);
   };
   const uint64_t next = c.account_next_nonce;
-  bool state_known = c.verdict.ok() || c.verdict.code == static_cast<uint32_t>(TxCode::kNonceUsed);
-  if (!state_known) {
-    // The account's transactions no longer pass the stateless checks (cannot happen for a
-    // fixed chain, but a node must not keep what it cannot check).
-    std::vector<std::pair<uint64_t, Hash256>> all;
-    for (auto& [n, e] : sit->second.txs) all.push_back({n, e.id});
-    for (auto& [n, id] : all) drop(n, id, c.verdict);
-    return;
-  }
-  // The common case, an account whose pending run still starts at its next nonce and whose
-  // balance still covers the fees, changes nothing: check that before copying anything.
-  {
-    uint64_t expect = next, fees = 0;
-    bool fine = true;
-    for (const auto& [n, e] : sit->second.txs) {
-      if (n != expect || fees > UINT64_MAX - e.fee || fees + e.fee > c.account_fee_balance) {
-        fine = false;
-        break;
-      }
-      fees += e.fee;
-      ++expect;
-    }
-    if (fine) return;
-  }
-  std::vector<std::pair<uint64_t, Hash256>> entries;
-  for (auto& [n, e] : sit->second.txs) entries.push_back({n, e.id});
+  const bool state_known =
+      c.verdict.ok() || c.verdict.code == static_cast<uint32_t>(TxCode::kNonceUsed);
   uint64_t expect = next, fees = 0;
   bool cut = false;
   TxVerdict cut_reason;
-  for (auto& [n, id] : entries) {
-    const Entry& e = senders_.at(sender).txs.at(n);
+  for (const auto& [n, e] : sit->second.txs) {
+    if (!state_known) {
+      // The account's transactions no longer pass the stateless checks (cannot happen for a
+      // fixed chain, but a node must not keep what it cannot check).
+      drop(n, e.id, c.verdict);
+      continue;
+    }
     if (n < next) {
-      drop(n, id,
+      drop(n, e.id,
            Refuse(TxCode::kNonceUsed,
                   "nonce " + std::to_string(n) + " was used by a committed transaction"));
       continue;
@@ -231,24 +215,25 @@ void Mempool::ApplyRecheckLocked(const XOnlyPubKey& sender, const CheckTxRespons
                                                " no longer covers the pending fees");
     }
     if (cut) {
-      drop(n, id, cut_reason);
+      drop(n, e.id, cut_reason);
       continue;
     }
     fees += e.fee;
     ++expect;
   }
+  for (uint64_t n : drop_nonces) RemoveLocked(sender, n);
 }
 
 std::vector<DroppedTx> Mempool::Update(const std::vector<Hash256>& included,
                                        const std::function<CheckTxResponse(ByteView)>& recheck) {
   // Three steps, so that submitters are not held up while the state is read: under the lock,
-  // remove what the block included and pick the accounts to re-check (copying one transaction
-  // of each); without it, run `recheck` on those copies; under the lock again, apply the
+  // remove what the block included and pick the accounts to re-check (holding on to the last
+  // transaction of each); without it, run `recheck` on those; under the lock again, apply the
   // answers. Only the account's next nonce and fee balance are taken from an answer, and
   // those come from the committed state, which only the block after this one changes; a
   // transaction added in between was checked against that same state (Add refuses one checked
   // before the generation changed).
-  std::vector<std::pair<XOnlyPubKey, std::shared_ptr<const Bytes>>> todo;
+  std::vector<std::pair<XOnlyPubKey, std::shared_ptr<const Bytes>>> to_recheck;
   {
     std::lock_guard<std::mutex> l(mu_);
     ++generation_;
@@ -263,11 +248,12 @@ std::vector<DroppedTx> Mempool::Update(const std::vector<Hash256>& included,
     }
     std::sort(touched.begin(), touched.end());
     touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    auto pick = [&](const XOnlyPubKey& sender) {
-      auto sit = senders_.find(sender);
-      if (sit != senders_.end()) todo.emplace_back(sender, sit->second.txs.rbegin()->second.tx);
+    auto pick = [&](const auto& sender_it) {
+      to_recheck.emplace_back(sender_it->first, sender_it->second.txs.rbegin()->second.tx);
     };
-    for (const auto& sender : touched) pick(sender);
+    for (const auto& sender : touched) {
+      if (auto sit = senders_.find(sender); sit != senders_.end()) pick(sit);
+    }
     // Round-robin over the others, a bounded number per block.
     uint64_t budget =
         std::min<uint64_t>(limits_.recheck_per_block,
@@ -280,17 +266,19 @@ std::vector<DroppedTx> Mempool::Update(const std::vector<Hash256>& included,
       recheck_cursor_ = key;
       if (!std::binary_search(touched.begin(), touched.end(), key)) {
         --budget;
-        todo.emplace_back(key, it->second.txs.rbegin()->second.tx);
+        pick(it);
       }
       ++it;
     }
   }
   std::vector<CheckTxResponse> answers;
-  answers.reserve(todo.size());
-  for (const auto& [sender, tx] : todo) answers.push_back(recheck(*tx));
+  answers.reserve(to_recheck.size());
+  for (const auto& [sender, tx] : to_recheck) answers.push_back(recheck(*tx));
   std::vector<DroppedTx> dropped;
   std::lock_guard<std::mutex> l(mu_);
-  for (size_t i = 0; i < todo.size(); ++i) ApplyRecheckLocked(todo[i].first, answers[i], &dropped);
+  for (size_t i = 0; i < to_recheck.size(); ++i) {
+    ApplyRecheckLocked(to_recheck[i].first, answers[i], &dropped);
+  }
   return dropped;
 }
 

@@ -312,7 +312,6 @@ class NodeServer::Service final : public node::v1::Node::Service {
     return false;
   }
 
-  // Sends the events of cursor.height at or after cursor. false when the client is gone.
   // The event records of one height, built once and shared by every stream that sends it:
   // with many live streams, reading, verifying and parsing the block and its results once per
   // stream per height was the node's largest cost under a stream flood.

@@ -136,7 +136,8 @@ class ChainApp final : public Application {
     CheckedMap current, previous;
   };
   static constexpr size_t kCacheShards = 16;
-  CacheShard& ShardOf(const Hash256& id) const { return cache_[id[31] % kCacheShards]; }
+  static size_t ShardIndex(const Hash256& id) { return id[31] % kCacheShards; }
+  CacheShard& ShardOf(const Hash256& id) const { return cache_[ShardIndex(id)]; }
   mutable std::array<CacheShard, kCacheShards> cache_;
 };
 
