@@ -236,10 +236,12 @@ int RunDevnet(const Args& args) {
                                 *node_addr, "--bond", "2000000", "--metrics", "127.0.0.1:0"},
                                root + "/logs/verifier.log");
   if (!verifier.ok()) return Fail(args, verifier.status());
-  auto provider_addr = WaitForAddressFile(root + "/provider/provider.addr", **provider, 120, &g_stop);
+  auto provider_addr =
+      WaitForAddressFile(root + "/provider/provider.addr", **provider, 120, &g_stop);
   if (!provider_addr.ok()) return Fail(args, provider_addr.status());
   say("  provider  " + *provider_addr + " (log " + (*provider)->log() + ")");
-  auto verifier_metrics = WaitForAddressFile(root + "/verifier/metrics.addr", **verifier, 60, &g_stop);
+  auto verifier_metrics =
+      WaitForAddressFile(root + "/verifier/metrics.addr", **verifier, 60, &g_stop);
   if (!verifier_metrics.ok()) return Fail(args, verifier_metrics.status());
   say("  verifier  metrics on " + *verifier_metrics + " (log " + (*verifier)->log() + ")");
 

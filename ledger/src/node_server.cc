@@ -335,10 +335,10 @@ class NodeServer::Service final : public node::v1::Node::Service {
       return ::probity::Status::Corruption("stored results do not match the block's transactions");
     }
     for (uint32_t slot = 0; slot <= n + 1; ++slot) {
-      auto* events = slot == 0   ? results->mutable_begin_block_events()
-                     : slot <= n ? results->mutable_tx_results(static_cast<int>(slot - 1))
-                                       ->mutable_events()
-                                 : results->mutable_end_block_events();
+      auto* events = slot == 0 ? results->mutable_begin_block_events()
+                     : slot <= n
+                         ? results->mutable_tx_results(static_cast<int>(slot - 1))->mutable_events()
+                         : results->mutable_end_block_events();
       std::string tx_id;
       if (slot >= 1 && slot <= n && !events->empty()) {
         tx_id = Field(Sha256(ByteView(block.txs[slot - 1])));
@@ -361,8 +361,8 @@ class NodeServer::Service final : public node::v1::Node::Service {
       // Keep the newest heights within the budget (always the one just built): streams
       // following the tip all ask for the same few.
       while (events_cache_bytes_ > kEventsCacheBytes && events_cache_.size() > 1) {
-        auto victim = events_cache_.begin() == it ? std::next(events_cache_.begin())
-                                                  : events_cache_.begin();
+        auto victim =
+            events_cache_.begin() == it ? std::next(events_cache_.begin()) : events_cache_.begin();
         events_cache_bytes_ -= victim->second->bytes;
         events_cache_.erase(victim);
       }
@@ -380,7 +380,8 @@ class NodeServer::Service final : public node::v1::Node::Service {
     const node::v1::EventRecord* pending = nullptr;
     for (const auto& rec : h->records) {
       const auto& c = rec.cursor();
-      if (c.slot() < cursor.slot || (c.slot() == cursor.slot && c.event_index() < cursor.event_index)) {
+      if (c.slot() < cursor.slot ||
+          (c.slot() == cursor.slot && c.event_index() < cursor.event_index)) {
         continue;
       }
       if (!Matches(rec.event(), types, account)) continue;

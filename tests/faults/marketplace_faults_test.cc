@@ -110,9 +110,8 @@ class Processes {
   }
   Status StartProvider() {
     PROBITY_ASSIGN_OR_RETURN(
-        provider_,
-        ProviderProcess::Start(home_, testing::MarketProviderArgs(provider_link_->address(),
-                                                                  provider_port_)));
+        provider_, ProviderProcess::Start(home_, testing::MarketProviderArgs(
+                                                     provider_link_->address(), provider_port_)));
     return Status::OK();
   }
   Status StartVerifier() {

@@ -47,7 +47,7 @@ class TcpProxy {
   std::thread acceptor_;
   std::atomic<bool> stop_{false};
   std::mutex mu_;
-  std::list<std::unique_ptr<Pipe>> pipes_;  // guarded by mu_
+  std::list<std::unique_ptr<Pipe>> pipes_;             // guarded by mu_
   std::chrono::steady_clock::time_point cut_until_{};  // guarded by mu_
   std::atomic<uint64_t> accepted_{0}, refused_{0};
 };
