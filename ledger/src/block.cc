@@ -69,14 +69,40 @@ Result<Hash256> ToHash256(const std::string& field, const char* what) {
   return h;
 }
 
+namespace {
+size_t VarintSize(uint64_t n) {
+  size_t k = 1;
+  while (n > 0x7F) n >>= 7, ++k;
+  return k;
+}
+}  // namespace
+
 Result<Bytes> SignBlock(const types::v1::BlockHeader& header, std::span<const Bytes> txs,
                         const SecretKey& proposer) {
-  types::v1::Block block;
-  block.set_header(SerializeCanonical(header));
-  PROBITY_ASSIGN_OR_RETURN(SchnorrSig sig, proposer.Sign(BlockHash(AsBytes(block.header()))));
-  block.set_proposer_signature(sig.data(), sig.size());
-  for (const auto& t : txs) block.add_txs(t.data(), t.size());
-  return ToBytes(AsBytes(SerializeCanonical(block)));
+  const std::string header_bytes = SerializeCanonical(header);
+  PROBITY_ASSIGN_OR_RETURN(SchnorrSig sig, proposer.Sign(BlockHash(AsBytes(header_bytes))));
+  // The canonical encoding of Block written directly (fields 1, 2, then 3 once per
+  // transaction; a repeated field's empty elements are written too), so that each transaction
+  // is copied once, into the block, instead of into a message and then out of it.
+  size_t size = 0;
+  auto field_size = [](size_t n) { return 1 + VarintSize(n) + n; };
+  size += header_bytes.empty() ? 0 : field_size(header_bytes.size());
+  size += field_size(sig.size());
+  for (const auto& t : txs) size += field_size(t.size());
+  Bytes out;
+  out.reserve(size);
+  auto field = [&](uint8_t tag, ByteView v) {
+    out.push_back(tag);
+    for (uint64_t n = v.size();; n >>= 7) {
+      out.push_back(static_cast<uint8_t>((n & 0x7F) | (n > 0x7F ? 0x80 : 0)));
+      if (n <= 0x7F) break;
+    }
+    out.insert(out.end(), v.begin(), v.end());
+  };
+  if (!header_bytes.empty()) field(0x0A, AsBytes(header_bytes));
+  field(0x12, ByteView(sig));
+  for (const auto& t : txs) field(0x1A, ByteView(t));
+  return out;
 }
 
 Result<types::v1::BlockHeader> VerifySignedHeader(ByteView header_bytes, ByteView signature,

@@ -1,10 +1,10 @@
 // Blocks and the light client: what a header, a block, a tx proof and a state proof must
 // satisfy, and that every kind of tampering is caught.
-#include <doctest/doctest.h>
+#include "probity/ledger/block.h"
 
+#include <doctest/doctest.h>
 #include <rocksdb/write_batch.h>
 
-#include "probity/ledger/block.h"
 #include "probity/ledger/canonical_proto.h"
 #include "probity/ledger/light_client.h"
 #include "probity/ledger/state_tree.h"
@@ -64,8 +64,9 @@ TEST_CASE("a signed block verifies; a wrong key, chain, tx or header field does 
   CHECK(d->txs.size() == 5);
   CHECK(d->hash == BlockHash(AsBytes(SerializeCanonical(m.header))));
 
-  CHECK(DecodeAndVerifyBlock(m.block, testing::TestKey(1).PublicKey(), "test-chain").status().code() ==
-        Code::kUnauthenticated);
+  CHECK(DecodeAndVerifyBlock(m.block, testing::TestKey(1).PublicKey(), "test-chain")
+            .status()
+            .code() == Code::kUnauthenticated);
   CHECK_FALSE(DecodeAndVerifyBlock(m.block, k.PublicKey(), "other-chain").ok());
 
   types::v1::Block b;
@@ -76,7 +77,8 @@ TEST_CASE("a signed block verifies; a wrong key, chain, tx or header field does 
   CHECK(st.status().message().find("tx_root") != std::string::npos);
   types::v1::Block dropped = b;
   dropped.mutable_txs()->RemoveLast();
-  CHECK_FALSE(DecodeAndVerifyBlock(AsBytes(SerializeCanonical(dropped)), k.PublicKey(), "test-chain").ok());
+  CHECK_FALSE(
+      DecodeAndVerifyBlock(AsBytes(SerializeCanonical(dropped)), k.PublicKey(), "test-chain").ok());
   types::v1::BlockHeader h2 = m.header;
   h2.set_app_hash(F(Sha256("other state")));
   types::v1::Block forged = b;
@@ -85,7 +87,27 @@ TEST_CASE("a signed block verifies; a wrong key, chain, tx or header field does 
             .status()
             .code() == Code::kUnauthenticated);
   for (size_t n : {size_t{0}, size_t{1}, m.block.size() / 2, m.block.size() - 1}) {
-    CHECK_FALSE(DecodeAndVerifyBlock(ByteView(m.block.data(), n), k.PublicKey(), "test-chain").ok());
+    CHECK_FALSE(
+        DecodeAndVerifyBlock(ByteView(m.block.data(), n), k.PublicKey(), "test-chain").ok());
+  }
+}
+
+TEST_CASE("a signed block is the canonical encoding of its Block message") {
+  SecretKey k = testing::TestKey(0);
+  for (int ntx : {0, 1, 5}) {
+    Made m = MakeBlock(k, ntx);
+    if (ntx == 5) {
+      // An empty and a long transaction: a repeated field writes empty elements, and a length
+      // past 127 takes a second varint byte.
+      m.txs[1].clear();
+      m.txs[2].assign(300, 0xAB);
+      m.block = SignBlock(m.header, m.txs, k).value();
+    }
+    types::v1::Block b;
+    REQUIRE(b.ParseFromArray(m.block.data(), static_cast<int>(m.block.size())));
+    CHECK(b.txs_size() == ntx);
+    CHECK(b.header() == SerializeCanonical(m.header));
+    CHECK(AsChars(m.block) == SerializeCanonical(b));
   }
 }
 
@@ -152,9 +174,9 @@ TEST_CASE("light client: state proofs from the real tree against a signed header
   auto tree = testing::OpenTestTree(storage.get());
   rocksdb::WriteBatch batch;
   Bytes key = {'b', 'a', 'n', 'k', '/', 'x'}, value = {1, 2, 3};
-  Hash256 root = tree->ApplyVersion(1, {{key, value}, {Bytes{'o', 't', 'h', 'e', 'r'}, Bytes{9}}},
-                                    &batch)
-                     .value();
+  Hash256 root =
+      tree->ApplyVersion(1, {{key, value}, {Bytes{'o', 't', 'h', 'e', 'r'}, Bytes{9}}}, &batch)
+          .value();
   REQUIRE(storage->WriteSynced(&batch).ok());
   tree->MarkCommitted(1);
 
