@@ -134,6 +134,7 @@ struct ChainApp::Pending {
   Hash256 app_hash{};
   std::unique_ptr<rocksdb::WriteBatch> batch;
   std::vector<Hash256> tx_ids;
+  std::vector<StateWrite> writes;  // for the LastBlockView once committed
 };
 
 struct ChainApp::Checked {
@@ -374,9 +375,10 @@ CheckTxResponse ChainApp::CheckTx(ByteView bytes, CheckTxKind kind) {
     if (!r.verdict.ok()) return r;
   }
 
-  auto nonce = committed_->Get(NonceKey(r.tx.signer));
+  const std::shared_ptr<const KvReader> view = ReadView();
+  auto nonce = view->Get(NonceKey(r.tx.signer));
   Result<uint64_t> last = nonce.ok() ? DecodeNonce(*nonce) : Result<uint64_t>(nonce.status());
-  StateQueryContext qctx(this, height, committed_.get());
+  StateQueryContext qctx(this, height, view.get());
   auto balance = modules_.fee_payer->FeeBalance(qctx, r.tx.signer);
   if (!last.ok() || !balance.ok()) {
     r.verdict = TxVerdict::Ledger(TxCode::kNotAccepting, "the node cannot read its state: " +
@@ -531,7 +533,8 @@ Result<FinalizeBlockResponse> ChainApp::FinalizeBlock(const FinalizeBlockRequest
   std::vector<Prepared> prepared(n);
   pool_->ParallelFor(n, [&](size_t i) { CheckFully(req.txs[i], &prepared[i]); });
 
-  Layer block_layer(committed_.get());
+  const std::shared_ptr<const KvReader> view = ReadView();
+  Layer block_layer(view.get());
   Status fatal;
   FinalizeBlockResponse resp;
   auto run_hook = [&](bool begin) -> Status {
@@ -596,6 +599,7 @@ Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
   pending->app_hash = root;
   pending->batch = std::move(batch);
   pending->tx_ids = std::move(tx_ids);
+  pending->writes = std::move(writes);
   pending_ = std::move(pending);
   return root;
 }
@@ -616,6 +620,13 @@ Status ChainApp::Commit(const CommitRequest& req) {
   }
   tree_->MarkCommitted(pending_->version);
   committed_->SetVersion(pending_->version);
+  auto view = std::make_shared<const LastBlockView>(committed_.get(), pending_->version,
+                                                    std::move(pending_->writes));
+  {
+    std::lock_guard<std::mutex> l(last_block_mu_);
+    view.swap(last_block_);
+  }
+  view.reset();  // the block before's writes, freed outside the lock
   {
     std::lock_guard<std::mutex> l(mu_);
     committed_height_ = pending_->height;
@@ -626,6 +637,15 @@ Status ChainApp::Commit(const CommitRequest& req) {
   CacheErase(pending_->tx_ids);
   pending_.reset();
   return Status::OK();
+}
+
+std::shared_ptr<const KvReader> ChainApp::ReadView() const {
+  {
+    std::lock_guard<std::mutex> l(last_block_mu_);
+    if (last_block_) return last_block_;
+  }
+  // Not owned: committed_ lives as long as the app.
+  return std::shared_ptr<const KvReader>(std::shared_ptr<const KvReader>(), committed_.get());
 }
 
 void ChainApp::Abandon() {

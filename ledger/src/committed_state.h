@@ -21,6 +21,7 @@ class CommittedState final : public KvReader {
 
   // The state version readers see (0: the empty tree before genesis).
   void SetVersion(uint64_t version) { version_.store(version, std::memory_order_release); }
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   Result<std::optional<Bytes>> Get(ByteView key) const override {
     uint64_t version = version_.load(std::memory_order_acquire);
@@ -36,6 +37,31 @@ class CommittedState final : public KvReader {
   const StateTree* tree_;
   FlatReader flat_;
   std::atomic<uint64_t> version_{0};
+};
+
+// The writes of the last committed block, over the committed state. While that block's
+// version is the committed one, both give the same values (the block's writes are in it), but
+// a key the block wrote is found here by one hash lookup instead of a hash of the key and a
+// walk down the state tree. Those are the keys read most right after a block: the mempool
+// re-checks the accounts the block touched, and the next block and new transactions often
+// touch them again. Once another version is committed, every read goes to the committed state.
+// Immutable after construction; shared by the readers that hold it.
+class LastBlockView final : public KvReader {
+ public:
+  // `writes`: the changes that made `version` (each key once).
+  LastBlockView(const CommittedState* committed, uint64_t version, std::vector<StateWrite> writes);
+
+  Result<std::optional<Bytes>> Get(ByteView key) const override;
+  Status Scan(ByteView begin, ByteView end,
+              const std::function<bool(ByteView, ByteView)>& fn) const override {
+    return committed_->Scan(begin, end, fn);  // the flat family already holds the block
+  }
+
+ private:
+  const CommittedState* committed_;
+  const uint64_t version_;
+  const std::vector<StateWrite> writes_;
+  std::vector<uint32_t> slots_;  // open addressing: index + 1 into writes_, 0 when empty
 };
 
 }  // namespace probity::ledger

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "../src/committed_state.h"
 #include "probity/ledger/storage.h"
 #include "test_chain.h"
 
@@ -188,4 +189,39 @@ TEST_CASE("journal: rollback to a mark restores exactly the writes before it") {
   CHECK_FALSE(layer.Get(B("inner")).value().has_value());
   layer.Rollback(outer);
   CHECK_FALSE(layer.Get(B("outer")).value().has_value());
+}
+
+TEST_CASE(
+    "the last block's view reads what the committed state holds, and only while it is the latest") {
+  testing::TempDir dir;
+  auto storage = Storage::Open(dir.path(), {}).value();
+  auto tree = testing::OpenTestTree(storage.get());
+  CommittedState committed(tree.get(), storage->db(), storage->state_flat());
+  auto commit = [&](uint64_t version, const std::vector<StateWrite>& writes) {
+    rocksdb::WriteBatch batch;
+    REQUIRE(tree->ApplyVersion(version, writes, &batch).ok());
+    REQUIRE(storage->WriteSynced(&batch).ok());
+    tree->MarkCommitted(version);
+    committed.SetVersion(version);
+  };
+  std::vector<StateWrite> v1;
+  for (int i = 0; i < 200; ++i) {
+    v1.push_back({B("k" + std::to_string(i)), B("one " + std::to_string(i))});
+  }
+  commit(1, v1);
+  // Block 2 changes some keys, deletes one, adds one.
+  std::vector<StateWrite> v2 = {{B("k1"), B("two")}, {B("k7"), std::nullopt}, {B("new"), B("n")}};
+  commit(2, v2);
+  LastBlockView view(&committed, 2, v2);
+  for (const std::string k : {"k1", "k7", "new", "k2", "k199", "absent"}) {
+    INFO(k);
+    CHECK(view.Get(AsBytes(k)).value() == committed.Get(AsBytes(k)).value());
+  }
+  CHECK(view.Get(AsBytes(std::string("k1"))).value() == std::optional<Bytes>(B("two")));
+  CHECK_FALSE(view.Get(AsBytes(std::string("k7"))).value().has_value());
+  // A later commit makes the view's writes stale: its reads go to the committed state.
+  commit(3, {{B("k1"), B("three")}, {B("k7"), B("back")}});
+  CHECK(view.Get(AsBytes(std::string("k1"))).value() == std::optional<Bytes>(B("three")));
+  CHECK(view.Get(AsBytes(std::string("k7"))).value() == std::optional<Bytes>(B("back")));
+  CHECK(ScanAll(view, "k1", "k2").size() == ScanAll(committed, "k1", "k2").size());
 }

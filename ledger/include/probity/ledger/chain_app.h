@@ -40,6 +40,7 @@ namespace probity::ledger {
 
 class Layer;
 class CommittedState;
+class LastBlockView;
 
 struct ModuleSet {
   std::vector<std::unique_ptr<Module>> modules;
@@ -104,6 +105,11 @@ class ChainApp final : public Application {
   Storage* storage_ = nullptr;
   std::unique_ptr<StateTree> tree_;
   std::unique_ptr<CommittedState> committed_;
+  // The last committed block's writes over committed_ (committed_state.h): what CheckTx and the
+  // next block read through. Null until a block is committed in this process.
+  std::shared_ptr<const KvReader> ReadView() const;
+  mutable std::mutex last_block_mu_;
+  std::shared_ptr<const LastBlockView> last_block_;  // guarded by last_block_mu_
   ModuleSet modules_;
   std::unordered_map<std::string, Module*> by_type_;
   std::unordered_map<const Module*, std::vector<std::string>> scannable_;  // relative prefixes
