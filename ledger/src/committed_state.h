@@ -24,7 +24,7 @@ class CommittedState final : public KvReader {
   uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
   Result<std::optional<Bytes>> Get(ByteView key) const override {
-    uint64_t version = version_.load(std::memory_order_acquire);
+    const uint64_t version = this->version();
     if (version == 0) return std::optional<Bytes>();  // nothing committed yet
     return tree_->Get(version, key);
   }

@@ -96,6 +96,8 @@ class ChainApp final : public Application {
   types::v1::TxResult DeliverTx(const BlockInfo& block, const Prepared& p, uint32_t index,
                                 Layer* block_layer, Status* fatal);
   Result<Hash256> FinishVersion(uint64_t height, Layer* block_layer, std::vector<Hash256> tx_ids);
+  // What committed state is read through: last_block_ when there is one, else committed_.
+  std::shared_ptr<const KvReader> ReadView() const;
 
   // Checked-transaction cache. Two generations, so that it stays bounded without ages.
   std::shared_ptr<const Checked> CacheFind(const Hash256& id) const;
@@ -105,9 +107,8 @@ class ChainApp final : public Application {
   Storage* storage_ = nullptr;
   std::unique_ptr<StateTree> tree_;
   std::unique_ptr<CommittedState> committed_;
-  // The last committed block's writes over committed_ (committed_state.h): what CheckTx and the
-  // next block read through. Null until a block is committed in this process.
-  std::shared_ptr<const KvReader> ReadView() const;
+  // The last committed block's writes over committed_ (committed_state.h), which CheckTx and
+  // the next block read through; null until a block is committed in this process.
   mutable std::mutex last_block_mu_;
   std::shared_ptr<const LastBlockView> last_block_;  // guarded by last_block_mu_
   ModuleSet modules_;
