@@ -2,6 +2,9 @@
 //
 // Dispatch: the longest registered command path that prefixes the arguments wins, so
 // "probity keys new alice" runs "keys new" with positional "alice".
+#include <malloc.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -22,6 +25,13 @@ void PrintHelp(std::ostream& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // No fastbins. The node's threads hand memory across (submitters allocate checked
+  // transactions, the producer frees them with the block), and each large free (a block's
+  // encoding, its results) then makes glibc consolidate every fastbin chunk it holds: 5-10% of
+  // the node's CPU under load. Small frees still go through the per-thread tcache. Measured by
+  // `probity bench ledger` (cpu_us_per_transfer, docs/ledger.md section 12). An operator's own
+  // GLIBC_TUNABLES take precedence.
+  if (std::getenv("GLIBC_TUNABLES") == nullptr) mallopt(M_MXFAST, 0);
   std::vector<std::string> words(argv + 1, argv + argc);
   if (words.empty() || words[0] == "help" || words[0] == "--help" || words[0] == "-h") {
     PrintHelp(std::cout);
