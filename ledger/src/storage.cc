@@ -3,6 +3,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -25,9 +26,15 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& path, const Op
   // Blocks are written with sync=true; let RocksDB not also fsync on every memtable switch.
   db_opts.manual_wal_flush = false;
 
-  auto cf_options = [&](bool point_lookups) {
+  auto cf_options = [&](bool compress) {
     rocksdb::ColumnFamilyOptions o;
+    if (!compress) o.compression = rocksdb::kNoCompression;
     o.write_buffer_size = 64 << 20;
+    // A block's batch inserts each kind of key (tx ids, index terms, tree nodes: the first
+    // byte) in sorted order, but spread over a memtable of up to a million entries. With a
+    // hint per first byte, an insert starts from where the last one of its kind landed and
+    // climbs only as far as the gap between them, instead of searching from the top.
+    o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(1));
     o.max_write_buffer_number = 3;
     o.target_file_size_base = 64 << 20;
     o.max_bytes_for_level_base = 256 << 20;
@@ -36,13 +43,15 @@ Result<std::unique_ptr<Storage>> Storage::Open(const std::string& path, const Op
     t.block_size = 16 << 10;
     t.cache_index_and_filter_blocks = true;
     t.pin_l0_filter_and_index_blocks_in_cache = true;
-    if (point_lookups) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
     o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     return o;
   };
   std::vector<rocksdb::ColumnFamilyDescriptor> cfds = {
       {rocksdb::kDefaultColumnFamilyName, cf_options(true)},
-      {"state", cf_options(true)},
+      // The tree's records are mostly SHA-256 hashes, which do not compress: compressing them
+      // cost the flushes CPU for nothing.
+      {"state", cf_options(false)},
       {"flat", cf_options(true)},
       {"chain", cf_options(true)},
   };
