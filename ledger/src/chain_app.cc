@@ -573,7 +573,12 @@ Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
   auto batch = std::make_unique<rocksdb::WriteBatch>();
   std::vector<StateWrite> writes;
   writes.reserve(block_layer->writes().size());
-  for (auto& [k, v] : block_layer->mutable_writes()) {
+  WriteSet& set = block_layer->mutable_writes();
+  while (!set.empty()) {
+    // Extracted, so that the key moves into the write instead of being copied.
+    auto node = set.extract(set.begin());
+    Bytes& k = node.key();
+    std::optional<Bytes>& v = node.mapped();
     if (InFlatPrefix(k)) {
       if (v) {
         batch->Put(storage_->state_flat(), AsSlice(k), AsSlice(*v));
@@ -581,9 +586,8 @@ Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
         batch->Delete(storage_->state_flat(), AsSlice(k));
       }
     }
-    writes.push_back(StateWrite{k, std::move(v)});
+    writes.push_back(StateWrite{std::move(k), std::move(v)});
   }
-  block_layer->mutable_writes().clear();
   const uint64_t version = height + 1;
   std::unique_ptr<Pending> pending = std::make_unique<Pending>();
   PROBITY_ASSIGN_OR_RETURN(Hash256 root, tree_->ApplyVersion(version, writes, batch.get()));

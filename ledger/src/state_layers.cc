@@ -127,13 +127,14 @@ Status Layer::Scan(ByteView begin, ByteView end,
 }
 
 void Layer::Write(ByteView key, std::optional<Bytes> value) {
-  auto it = writes_.find(key);
-  if (it != writes_.end()) {
+  // One search: the insert goes in at the position the lookup found.
+  auto it = writes_.lower_bound(key);
+  if (it != writes_.end() && BytesEqual(it->first, key)) {
     if (journaling_) journal_.push_back({it, std::move(it->second)});
     it->second = std::move(value);
     return;
   }
-  it = writes_.emplace(Bytes(key.begin(), key.end()), std::move(value)).first;
+  it = writes_.emplace_hint(it, Bytes(key.begin(), key.end()), std::move(value));
   if (journaling_) journal_.push_back({it, std::nullopt});
 }
 
