@@ -570,7 +570,9 @@ Result<FinalizeBlockResponse> ChainApp::FinalizeBlock(const FinalizeBlockRequest
 
 Result<Hash256> ChainApp::FinishVersion(uint64_t height, Layer* block_layer,
                                         std::vector<Hash256> tx_ids) {
-  auto batch = std::make_unique<rocksdb::WriteBatch>();
+  constexpr size_t kMaxReserve = 64u << 20;
+  auto batch = std::make_unique<rocksdb::WriteBatch>(
+      std::min(last_batch_bytes_ + last_batch_bytes_ / 8, kMaxReserve));
   std::vector<StateWrite> writes;
   writes.reserve(block_layer->writes().size());
   WriteSet& set = block_layer->mutable_writes();
@@ -622,6 +624,7 @@ Status ChainApp::Commit(const CommitRequest& req) {
     Abandon();
     return st;
   }
+  last_batch_bytes_ = pending_->batch->GetDataSize();
   tree_->MarkCommitted(pending_->version);
   committed_->SetVersion(pending_->version);
   auto view = std::make_shared<const LastBlockView>(committed_.get(), pending_->version,

@@ -127,6 +127,10 @@ class ChainApp final : public Application {
   Hash256 genesis_app_hash_{};
 
   std::unique_ptr<Pending> pending_;
+  // The size of the last committed block's batch: the next batch reserves about as much, so
+  // that it does not grow by doubling (copying megabytes of tree nodes each time). Used by the
+  // one thread that runs FinalizeBlock and Commit.
+  size_t last_batch_bytes_ = 0;
 
   struct IdHash {
     size_t operator()(const Hash256& h) const {
