@@ -17,10 +17,9 @@ int8_t CharsetRev(char c) {
   return -1;
 }
 
-// One step of the BCH checksum; branch-free (the generator terms are masked in).
 // The generator's contribution for each value of the 5 bits shifted out, XORed together ahead
 // of time: one lookup per step instead of five masked XORs (the chain encodes two addresses
-// into every transfer's event).
+// into every transfer's event; addresses are public, so a data-dependent lookup is fine).
 constexpr std::array<uint32_t, 32> MakeGenTable() {
   constexpr uint32_t kGen[5] = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3};
   std::array<uint32_t, 32> t{};
@@ -33,6 +32,7 @@ constexpr std::array<uint32_t, 32> MakeGenTable() {
 }
 constexpr std::array<uint32_t, 32> kGenTable = MakeGenTable();
 
+// One step of the BCH checksum.
 inline uint32_t PolymodStep(uint32_t chk, uint8_t v) {
   return ((chk & 0x1ffffff) << 5 ^ v) ^ kGenTable[chk >> 25];
 }
